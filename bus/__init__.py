@@ -1,0 +1,1 @@
+"""Kafka and the schema registry: the only modules that talk to either."""

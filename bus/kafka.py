@@ -1,0 +1,96 @@
+"""Kafka clients: transactional producer, read_committed consumer, topic administration."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from pssync.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(Exception):
+    pass
+
+
+class Fenced(Exception):
+    """Another instance with the same transactional id took over."""
+
+
+def _base(settings: KafkaSettings) -> dict[str, Any]:
+    return {"bootstrap.servers": settings.bootstrap_servers, **settings.client_config}
+
+
+def transactional_producer(settings: KafkaSettings, transactional_id: str,
+                           init_timeout: float = 30.0, **extra: Any) -> Producer:
+    conf = {
+        **_base(settings),
+        "transactional.id": transactional_id,
+        "enable.idempotence": True,
+        "acks": "all",
+        # Java clients' partitioner, so keys land where Kafka Connect/Debezium would put them
+        "partitioner": "murmur2_random",
+        "linger.ms": 5,
+        "compression.type": "lz4",
+        "transaction.timeout.ms": 900_000,
+        "message.max.bytes": 8_000_000,
+        **extra,
+    }
+    producer = Producer(conf)
+    try:
+        producer.init_transactions(init_timeout)
+    except KafkaException as exc:
+        err: KafkaError = exc.args[0]
+        if err.code() in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
+            raise BrokerUnavailable(
+                f"Kafka at {settings.bootstrap_servers} did not answer within {init_timeout:.0f}s "
+                f"({err.str()}); is the broker running and does it allow transactions?") from exc
+        raise
+    return producer
+
+
+def read_committed_consumer(settings: KafkaSettings, group_id: str, **extra: Any) -> Consumer:
+    return Consumer({
+        **_base(settings),
+        "group.id": group_id,
+        "isolation.level": "read_committed",
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        **extra,
+    })
+
+
+def admin(settings: KafkaSettings) -> AdminClient:
+    return AdminClient(_base(settings))
+
+
+def ensure_topics(settings: KafkaSettings, topics: dict[str, dict[str, str]],
+                  timeout: float = 30.0) -> None:
+    """Create missing topics; ``topics`` maps a name to its topic-level config."""
+    client = admin(settings)
+    try:
+        existing = set(client.list_topics(timeout=timeout).topics)
+    except KafkaException as exc:
+        raise BrokerUnavailable(f"Kafka at {settings.bootstrap_servers} unreachable: {exc}") from exc
+    missing = [NewTopic(name, num_partitions=1 if cfg.get("cleanup.policy") == "compact"
+                        else settings.topic_partitions,
+                        replication_factor=settings.topic_replication_factor, config=cfg)
+               for name, cfg in topics.items() if name not in existing]
+    if not missing:
+        return
+    for name, future in client.create_topics(missing, request_timeout=timeout).items():
+        try:
+            future.result()
+            log.info("created topic %s", name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+
+
+def is_fatal_fencing(exc: KafkaException) -> bool:
+    err: KafkaError = exc.args[0]
+    return err.fatal() or err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED,
+                                         KafkaError.INVALID_PRODUCER_EPOCH)

@@ -1,0 +1,84 @@
+"""Schema registry access through its Confluent-compatible API (Apicurio's /apis/ccompat/v7)."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from tenacity import RetryError, retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from pssync.settings import RegistrySettings
+
+log = logging.getLogger(__name__)
+
+
+class RegistryError(Exception):
+    pass
+
+
+class RegistryUnavailable(RegistryError):
+    pass
+
+
+class IncompatibleSchema(RegistryError):
+    pass
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, SchemaRegistryError):
+        return exc.http_status_code >= 500 or exc.http_status_code in (408, 429)
+    return isinstance(exc, (OSError, ConnectionError)) or type(exc).__module__.startswith(("httpx", "httpcore"))
+
+
+class Registry:
+    def __init__(self, settings: RegistrySettings, attempts: int = 5) -> None:
+        conf: dict[str, Any] = {"url": settings.url}
+        if settings.basic_auth_user_info:
+            conf["basic.auth.user.info"] = settings.basic_auth_user_info
+        self.url = settings.url
+        self.compatibility = settings.compatibility
+        self.client = SchemaRegistryClient(conf)
+        self._ids: dict[tuple[str, str], int] = {}
+        self._compat_set: set[str] = set()
+        self._call = retry(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            reraise=False,
+        )
+
+    def _run(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self._call(fn)(*args, **kwargs)
+        except RetryError as exc:
+            cause = exc.last_attempt.exception()
+            raise RegistryUnavailable(
+                f"schema registry at {self.url} unreachable while trying to {what}: {cause}") from cause
+
+    def register(self, subject: str, schema: dict[str, Any]) -> int:
+        """Register (or find) ``schema`` under ``subject`` with the compatibility rule enforced."""
+        text = json.dumps(schema, separators=(",", ":"), sort_keys=True)
+        cached = self._ids.get((subject, text))
+        if cached is not None:
+            return cached
+        if subject not in self._compat_set:
+            self._run(f"set {self.compatibility} compatibility on {subject}",
+                      self.client.set_compatibility, subject_name=subject, level=self.compatibility)
+            self._compat_set.add(subject)
+        try:
+            schema_id = self._run(f"register {subject}", self.client.register_schema,
+                                  subject, Schema(text, "AVRO"))
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 409:
+                raise IncompatibleSchema(
+                    f"schema change for {subject} is not {self.compatibility} compatible and was "
+                    f"refused by the registry: {exc.error_message}") from exc
+            raise RegistryError(f"registry refused schema for {subject}: {exc}") from exc
+        self._ids[(subject, text)] = schema_id
+        log.info("schema for %s registered as id %s", subject, schema_id)
+        return schema_id
+
+    def check(self) -> None:
+        self._run("list subjects", self.client.get_subjects)

@@ -1,0 +1,170 @@
+"""Reading the binlog as a sequence of committed transactions (MariaDB GTID positions)."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymysql
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.event import (
+    HeartbeatLogEvent,
+    MariadbGtidEvent,
+    QueryEvent,
+    RotateEvent,
+    XidEvent,
+)
+from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+
+from cdc.columns import TableDef, table_from_binlog
+from cdc.errors import MissingPrivileges, PositionPurged, SourceMisconfigured
+
+log = logging.getLogger(__name__)
+
+_IGNORED_QUERIES = ("BEGIN", "SAVEPOINT", "ROLLBACK TO", "XA ")
+
+
+@dataclass
+class RowChange:
+    table: TableDef
+    op: str                      # c, u, d
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    file: str
+    pos: int                     # position of the rows event that carried it
+    row: int                     # index of the row inside that event
+
+
+@dataclass
+class Transaction:
+    gtid: str                    # this transaction's GTID, domain-server-sequence
+    position: str                # GTID position after it (all domains): the resume point
+    file: str
+    pos: int                     # binlog position after its commit event
+    ts: int                      # commit timestamp, seconds
+    server_id: int
+    changes: list[RowChange] = field(default_factory=list)
+
+
+@dataclass
+class Idle:
+    """The server had nothing to send for a heartbeat period."""
+    file: str
+    pos: int
+
+
+def merge_gtid(position: dict[int, str], gtid: str) -> None:
+    domain = int(gtid.split("-", 1)[0])
+    position[domain] = gtid
+
+
+def parse_position(text: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        merge_gtid(out, part)
+    return out
+
+
+def format_position(position: dict[int, str]) -> str:
+    return ",".join(position[d] for d in sorted(position))
+
+
+class BinlogReader:
+    def __init__(self, connection: dict[str, Any], server_id: int, database: str,
+                 tables: list[str], start_gtid: str, heartbeat: float = 0.1) -> None:
+        self._position = parse_position(start_gtid)
+        self._table_defs: dict[tuple, TableDef] = {}
+        self._stream = BinLogStreamReader(
+            connection_settings=connection,
+            server_id=server_id,
+            is_mariadb=True,
+            auto_position=start_gtid or None,
+            blocking=True,
+            resume_stream=True,
+            only_schemas=[database],
+            only_tables=tables,
+            only_events=[MariadbGtidEvent, XidEvent, QueryEvent, WriteRowsEvent, UpdateRowsEvent,
+                         DeleteRowsEvent, HeartbeatLogEvent, RotateEvent],
+            slave_heartbeat=heartbeat,
+        )
+
+    @property
+    def file(self) -> str:
+        return self._stream.log_file
+
+    @property
+    def pos(self) -> int:
+        return self._stream.log_pos
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def _table_def(self, event: Any) -> TableDef:
+        table_obj = event.table_map[event.table_id]
+        signature = (event.schema, event.table, tuple(
+            (c.name, c.type, c.unsigned, c.is_primary, getattr(c, "precision", None),
+             getattr(c, "decimals", None), getattr(c, "fsp", None), c.character_set_name,
+             tuple(c.enum_values or ()), tuple(c.set_values or ()), getattr(c, "bits", None))
+            for c in table_obj.columns))
+        found = self._table_defs.get(signature)
+        if found is None:
+            if any(c.name is None for c in table_obj.columns):
+                raise SourceMisconfigured(
+                    f"binlog events for {event.schema}.{event.table} carry no column names: "
+                    "set binlog_row_metadata=FULL on the server")
+            found = table_from_binlog(event.schema, event.table, table_obj.columns)
+            if len(self._table_defs) > 1000:
+                self._table_defs.clear()
+            self._table_defs[signature] = found
+        return found
+
+    def __iter__(self) -> Iterator[Transaction | Idle]:
+        current: Transaction | None = None
+        try:
+            for event in self._stream:
+                if isinstance(event, MariadbGtidEvent):
+                    current = Transaction(event.gtid, "", "", 0, event.timestamp,
+                                          event.packet.server_id)
+                elif isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
+                    if current is None:
+                        continue  # started mid-transaction; cannot happen when resuming by GTID
+                    table = self._table_def(event)
+                    for index, row in enumerate(event.rows):
+                        if isinstance(event, WriteRowsEvent):
+                            change = RowChange(table, "c", None, row["values"], self.file, event.packet.log_pos, index)
+                        elif isinstance(event, UpdateRowsEvent):
+                            change = RowChange(table, "u", row["before_values"], row["after_values"],
+                                               self.file, event.packet.log_pos, index)
+                        else:
+                            change = RowChange(table, "d", row["values"], None, self.file, event.packet.log_pos, index)
+                        current.changes.append(change)
+                elif isinstance(event, XidEvent) or (
+                        isinstance(event, QueryEvent) and not _ignored(event.query)):
+                    if current is None:
+                        continue
+                    merge_gtid(self._position, current.gtid)
+                    current.position = format_position(self._position)
+                    current.file, current.pos = self.file, self.pos
+                    yield current
+                    current = None
+                elif isinstance(event, HeartbeatLogEvent):
+                    if current is None:
+                        yield Idle(self.file, self.pos)
+        except pymysql.err.OperationalError as exc:
+            code = exc.args[0]
+            if code == 1236:
+                raise PositionPurged(
+                    f"the server no longer has the binlog at GTID position "
+                    f"{format_position(self._position)!r} ({exc.args[-1]}). Events were lost to "
+                    "binlog expiry: take a new snapshot with `pssync cdc run --resnapshot`.") from exc
+            if code in (1227, 1045):
+                raise MissingPrivileges(
+                    f"the binlog connection was refused ({exc.args[-1]}): the capture user needs "
+                    "REPLICATION SLAVE and REPLICATION SLAVE ADMIN") from exc
+            raise
+
+
+def _ignored(query: Any) -> bool:
+    text = query.decode() if isinstance(query, bytes) else str(query)
+    return text.lstrip().upper().startswith(_IGNORED_QUERIES)

@@ -1,0 +1,258 @@
+"""The capture engine: snapshot, then binlog streaming, each batch of change events committed to
+Kafka in one transaction together with the source offset that ends it."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import KafkaException, Producer
+from prometheus_client import Counter, Gauge, Histogram
+from tqdm import tqdm
+
+from bus.kafka import Fenced, ensure_topics, is_fatal_fencing, transactional_producer
+from bus.registry import Registry
+from cdc import database
+from cdc.binlog import BinlogReader, Idle, Transaction
+from cdc.columns import TableDef
+from cdc.errors import CaptureError
+from cdc.events import SourceInfo, TableCodec, topic_for
+from cdc.offsets import OffsetStore, SourceOffset
+from cdc.row_values import BadValue
+from cdc.snapshot import ConsistentSnapshot
+from pssync.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EVENTS = Counter("pssync_cdc_events_total", "Change events written to Kafka", ["table", "op"])
+DEAD_LETTERS = Counter("pssync_cdc_dead_letters_total", "Rows sent to the dead-letter topic", ["table"])
+COMMITS = Histogram("pssync_cdc_commit_seconds", "Kafka transaction commit time")
+LAG = Gauge("pssync_cdc_source_lag_seconds", "Now minus commit time of the last captured transaction")
+
+
+def dead_letter_topic(settings: Settings) -> str:
+    return f"{settings.capture.topic_prefix}.cdc.dead-letter"
+
+
+class Capture:
+    def __init__(self, settings: Settings, registry: Registry | None = None,
+                 on_commit: Callable[[SourceOffset, int], None] | None = None) -> None:
+        self.settings = settings
+        self.cap = settings.capture
+        self.registry = registry or Registry(settings.registry, attempts=self.cap.retry_attempts)
+        self.offsets = OffsetStore(settings.kafka, self.cap.offsets_topic, self.cap.name)
+        self.tables = [database.prefixed(settings.mysql, t) for t in self.cap.tables]
+        self.on_commit = on_commit
+        self._codecs: dict[TableDef, TableCodec] = {}
+        self._producer: Producer | None = None
+        self.committed: SourceOffset | None = None
+
+    # ---- setup -------------------------------------------------------------------------------
+    def prepare(self) -> SourceOffset | None:
+        conn = database.connect(self.settings.mysql)
+        try:
+            database.check_server(conn)
+            present = database.existing_tables(conn, self.settings.mysql.database)
+            missing = [t for t in self.tables if t not in present]
+            if missing:
+                raise CaptureError(
+                    f"captured tables not found in database {self.settings.mysql.database!r}: "
+                    f"{', '.join(missing)} (check capture.tables and mysql.table_prefix)")
+        finally:
+            conn.close()
+        self.registry.check()
+        db = self.settings.mysql.database
+        topics: dict[str, dict[str, str]] = {
+            self.cap.offsets_topic: {"cleanup.policy": "compact"},
+            dead_letter_topic(self.settings): {},
+        }
+        for table in self.tables:
+            topics[topic_for(self.cap.topic_prefix, db, table)] = {}
+        ensure_topics(self.settings.kafka, topics)
+        self._producer = transactional_producer(self.settings.kafka, f"pssync-cdc-{self.cap.name}")
+        self.committed = self.offsets.load()
+        return self.committed
+
+    def codec(self, table: TableDef) -> TableCodec:
+        found = self._codecs.get(table)
+        if found is None:
+            found = TableCodec(table, self.cap.topic_prefix, self.registry, self.cap.datetime_zone)
+            self._codecs[table] = found
+        return found
+
+    # ---- Kafka transaction helpers -------------------------------------------------------------
+    def _produce(self, topic: str, key: bytes, value: bytes | None,
+                 headers: list[tuple[str, bytes]] | None = None) -> None:
+        assert self._producer is not None
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, headers=headers)
+                return
+            except BufferError:
+                self._producer.poll(0.05)
+
+    def _commit(self, offset: SourceOffset, events: int) -> None:
+        assert self._producer is not None
+        topic, key, value = self.offsets.record(offset)
+        self._produce(topic, key, value)
+        started = time.monotonic()
+        try:
+            self._producer.commit_transaction()
+        except KafkaException as exc:
+            if is_fatal_fencing(exc):
+                raise Fenced(f"another capture instance named {self.cap.name!r} took over; "
+                             "this one stops without writing") from exc
+            raise
+        COMMITS.observe(time.monotonic() - started)
+        self.committed = offset
+        if offset.ts_ms:
+            LAG.set(max(0.0, time.time() - offset.ts_ms / 1000))
+        if self.on_commit:
+            self.on_commit(offset, events)
+
+    def _dead_letter(self, table: TableDef, row: dict[str, Any], reason: Exception,
+                     source: SourceInfo) -> None:
+        DEAD_LETTERS.labels(table.table).inc()
+        log.error("row of %s.%s sent to dead-letter topic: %s", table.database, table.table, reason)
+        payload = json.dumps({"table": f"{table.database}.{table.table}", "row": row,
+                              "source": source.as_record()}, default=repr).encode()
+        self._produce(dead_letter_topic(self.settings), key=f"{table.table}".encode(), value=payload,
+                      headers=[("__connect.errors.exception.class.name", type(reason).__name__.encode()),
+                               ("__connect.errors.exception.message", str(reason).encode()),
+                               ("__connect.errors.table", table.table.encode()),
+                               ("__connect.errors.gtid", (source.gtid or "").encode()),
+                               ("__connect.errors.position", f"{source.file}:{source.pos}".encode())])
+
+    def _emit(self, table: TableDef, op: str, before: dict | None, after: dict | None,
+              source: SourceInfo, transaction: dict | None) -> int:
+        codec = self.codec(table)
+        try:
+            key, value = codec.encode(op, before, after, source, transaction)
+        except (BadValue, ValueError, TypeError) as exc:
+            self._dead_letter(table, after or before or {}, exc, source)
+            return 0
+        self._produce(codec.topic, key, value)
+        if op == "d":
+            self._produce(codec.topic, key, None)  # tombstone, so compaction can drop the key
+        EVENTS.labels(table.table, op).inc()
+        return 1
+
+    # ---- snapshot ----------------------------------------------------------------------------
+    def snapshot(self, tables: list[str] | None = None, progress: bool = True) -> SourceOffset:
+        """Read the tables consistently and write them as op 'r' in one Kafka transaction that
+        also stores the position to stream from. With ``tables`` given, only those."""
+        assert self._producer is not None
+        wanted = tables or self.tables
+        db = self.settings.mysql.database
+        catalogue = database.connect(self.settings.mysql)
+        events = 0
+        with ConsistentSnapshot(self.settings.mysql) as snap:
+            pos = snap.position
+            assert pos is not None
+            log.info("snapshot of %s at %s:%s (GTID %s)", ", ".join(wanted), pos.file, pos.pos, pos.gtid)
+            self._producer.begin_transaction()
+            now_ms = int(time.time() * 1000)
+            for t_index, name in enumerate(wanted):
+                table = database.table_def(catalogue, db, name)
+                total = snap.count(name)
+                last_table = t_index == len(wanted) - 1
+                bar = tqdm(total=total, desc=f"snapshot {name}", unit="row", disable=not progress,
+                           leave=True)
+                for i, row in enumerate(snap.rows(name, table.primary_key)):
+                    last = last_table and i == total - 1
+                    source = SourceInfo(self.cap.topic_prefix, db, name, now_ms, 0, None,
+                                        pos.file, pos.pos, 0, "last" if last else "true")
+                    events += self._emit(table, "r", None, row, source, None)
+                    bar.update()
+                    if events % 10_000 == 0:
+                        self._producer.poll(0)
+                bar.close()
+        catalogue.close()
+        offset = SourceOffset(gtid=pos.gtid, file=pos.file, pos=pos.pos, ts_ms=now_ms,
+                              snapshot_completed=True)
+        if tables and self.committed is not None:
+            # an on-demand snapshot does not move the streaming position
+            offset = self.committed
+        self._commit(offset, events)
+        log.info("snapshot committed: %d events", events)
+        return offset
+
+    # ---- streaming ---------------------------------------------------------------------------
+    def start_position(self) -> SourceOffset:
+        committed = self.committed
+        mode = self.cap.snapshot_mode
+        if committed is not None and committed.snapshot_completed:
+            return committed
+        if mode == "never":
+            conn = database.connect(self.settings.mysql)
+            head = database.binlog_head(conn)
+            conn.close()
+            log.warning("snapshot_mode=never: streaming from the current binlog head %s", head.gtid)
+            return SourceOffset(head.gtid, head.file, head.pos, snapshot_completed=True)
+        return self.snapshot()
+
+    def stream(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
+        assert self._producer is not None
+        mysql = self.settings.mysql
+        reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
+                              mysql.database, self.tables, start.gtid, self.cap.heartbeat_seconds)
+        log.info("streaming from GTID %r (%s:%s)", start.gtid, start.file, start.pos)
+        producer = self._producer
+        in_txn = False
+        pending: SourceOffset | None = None
+        batch_events = 0
+        batch_started = time.monotonic()
+        max_events, max_s = self.cap.batch_max_events, self.cap.batch_max_ms / 1000
+        try:
+            for item in reader:
+                if isinstance(item, Transaction):
+                    if item.changes:
+                        if not in_txn:
+                            producer.begin_transaction()
+                            in_txn, batch_started = True, time.monotonic()
+                        batch_events += self._emit_transaction(item)
+                    pending = SourceOffset(item.position, item.file, item.pos, item.ts * 1000,
+                                           True, item.server_id)
+                if pending is not None and (
+                        isinstance(item, Idle) or batch_events >= max_events
+                        or time.monotonic() - batch_started >= max_s):
+                    if not in_txn:
+                        producer.begin_transaction()
+                    self._commit(pending, batch_events)
+                    in_txn, pending, batch_events = False, None, 0
+                    batch_started = time.monotonic()
+                if stop is not None and stop.is_set() and not in_txn:
+                    break
+        finally:
+            reader.close()
+            if in_txn:
+                try:
+                    producer.abort_transaction(10)
+                except KafkaException:
+                    pass
+
+    def _emit_transaction(self, txn: Transaction) -> int:
+        per_table: dict[str, int] = {}
+        emitted = 0
+        db = self.settings.mysql.database
+        for order, change in enumerate(txn.changes, start=1):
+            name = change.table.table
+            per_table[name] = per_table.get(name, 0) + 1
+            source = SourceInfo(self.cap.topic_prefix, db, name, txn.ts * 1000, txn.server_id,
+                                txn.gtid, change.file, change.pos, change.row)
+            emitted += self._emit(change.table, change.op, change.before, change.after, source,
+                                  {"id": txn.gtid, "total_order": order,
+                                   "data_collection_order": per_table[name]})
+        return emitted
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        self.prepare()
+        start = self.start_position()
+        self.stream(start, stop)
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(10)

@@ -1,0 +1,109 @@
+"""``pssync cdc``: run the capture, snapshot tables on demand, show where it stands."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bus.kafka import BrokerUnavailable, Fenced
+from bus.registry import RegistryError
+from cdc import database
+from cdc.errors import CaptureError
+from cdc.offsets import OffsetStore
+from cdc.status import capture_status
+from pssync.settings import ConfigError, Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True)
+log = logging.getLogger("pssync.cdc")
+
+ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (env PSSYNC_* overrides it).")
+
+
+def _settings(config: Optional[Path]) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1) from None
+
+
+@app.command()
+def run(config: Optional[Path] = ConfigOpt,
+        metrics_port: Optional[int] = typer.Option(None, help="Serve Prometheus metrics on this port."),
+        quiet: bool = typer.Option(False, help="No snapshot progress bars.")) -> None:
+    """Snapshot (first run) then stream the binlog into Kafka, until SIGTERM/SIGINT."""
+    from cdc.capture import Capture
+
+    settings = _settings(config)
+    if metrics_port:
+        from prometheus_client import start_http_server
+        start_http_server(metrics_port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    capture = Capture(settings, on_commit=lambda off, n: log.debug("committed %d events up to %s", n, off.gtid))
+    try:
+        capture.prepare()
+        if capture.committed is None or not capture.committed.snapshot_completed:
+            if settings.capture.snapshot_mode != "never":
+                capture.snapshot(progress=not quiet)
+        start = capture.start_position()
+        log.info("capture %r running; Ctrl-C to stop", settings.capture.name)
+        capture.stream(start, stop)
+    except (CaptureError, BrokerUnavailable, RegistryError, Fenced) as exc:
+        _fail(exc)
+    finally:
+        capture.close()
+
+
+@app.command()
+def snapshot(table: list[str] = typer.Option(..., "--table", "-t", help="Unprefixed table name."),
+             config: Optional[Path] = ConfigOpt) -> None:
+    """Re-emit the current rows of some tables (op 'r') without moving the streaming position.
+
+    The running capture is fenced by this command (same transactional identity), so run it while
+    the capture is stopped, or restart the capture afterwards: it resumes from its own offset.
+    """
+    from cdc.capture import Capture
+
+    settings = _settings(config)
+    capture = Capture(settings)
+    try:
+        capture.prepare()
+        if capture.committed is None:
+            _fail(CaptureError("the capture has never run: `pssync cdc run` takes the initial snapshot"))
+        unknown = [t for t in table if t not in settings.capture.tables]
+        if unknown:
+            _fail(CaptureError(f"not captured tables: {', '.join(unknown)} (capture.tables)"))
+        capture.snapshot([database.prefixed(settings.mysql, t) for t in table])
+    except (CaptureError, BrokerUnavailable, RegistryError, Fenced) as exc:
+        _fail(exc)
+    finally:
+        capture.close()
+
+
+@app.command()
+def status(config: Optional[Path] = ConfigOpt,
+           as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Where the capture stands: committed position, binlog head, and how far behind it is."""
+    settings = _settings(config)
+    try:
+        report = capture_status(settings, OffsetStore(settings.kafka, settings.capture.offsets_topic,
+                                                      settings.capture.name))
+    except (CaptureError, BrokerUnavailable) as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    for k, v in report.items():
+        typer.echo(f"{k:>22}: {v}")

@@ -1,0 +1,14 @@
+class CaptureError(Exception):
+    """A condition the operator has to act on; the message says what and how."""
+
+
+class SourceMisconfigured(CaptureError):
+    pass
+
+
+class MissingPrivileges(CaptureError):
+    pass
+
+
+class PositionPurged(CaptureError):
+    pass

@@ -1,0 +1,60 @@
+"""How far the capture is behind the binlog head."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bus.kafka import ensure_topics
+from cdc import database
+from cdc.binlog import parse_position
+from cdc.offsets import OffsetStore
+from pssync.settings import Settings
+
+
+def transactions_behind(committed: str, head: str) -> int:
+    ours, theirs = parse_position(committed), parse_position(head)
+    total = 0
+    for domain, gtid in theirs.items():
+        head_seq = int(gtid.rsplit("-", 1)[1])
+        our_seq = int(ours[domain].rsplit("-", 1)[1]) if domain in ours else 0
+        total += max(0, head_seq - our_seq)
+    return total
+
+
+def bytes_behind(files: list[tuple[str, int]], file: str, pos: int, head_file: str, head_pos: int) -> int:
+    if file == head_file:
+        return max(0, head_pos - pos)
+    names = [f for f, _ in files]
+    if file not in names:
+        return -1
+    sizes = dict(files)
+    after = names[names.index(file) + 1:]
+    return (sizes[file] - pos) + sum(sizes[f] for f in after if f != head_file) + head_pos
+
+
+def capture_status(settings: Settings, store: OffsetStore) -> dict[str, Any]:
+    ensure_topics(settings.kafka, {settings.capture.offsets_topic: {"cleanup.policy": "compact"}})
+    offset = store.load()
+    conn = database.connect(settings.mysql)
+    try:
+        head = database.binlog_head(conn)
+        files = database.binlog_files(conn)
+    finally:
+        conn.close()
+    report: dict[str, Any] = {
+        "capture": settings.capture.name,
+        "binlog_head": f"{head.file}:{head.pos}",
+        "head_gtid": head.gtid,
+    }
+    if offset is None:
+        report["state"] = "never run (no committed offset)"
+        return report
+    report.update({
+        "state": "streaming" if offset.snapshot_completed else "snapshot incomplete",
+        "committed_gtid": offset.gtid,
+        "committed_position": f"{offset.file}:{offset.pos}",
+        "transactions_behind": transactions_behind(offset.gtid, head.gtid),
+        "bytes_behind": bytes_behind(files, offset.file, offset.pos, head.file, head.pos),
+        "last_source_commit_age_s": round(time.time() - offset.ts_ms / 1000, 1) if offset.ts_ms else None,
+    })
+    return report

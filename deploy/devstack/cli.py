@@ -1,0 +1,64 @@
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import typer
+
+from . import stack
+from .errors import StackError
+from .settings import StackSettings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Local stack (MariaDB, Kafka, Apicurio Registry) without Docker. "
+    "Exit codes: 0 ok, 1 error, 2 missing prerequisite, 3 port in use, 4 service failed to start.",
+)
+
+
+def _run(action: Callable[[StackSettings], T]) -> T:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = StackSettings()
+    try:
+        return action(settings)
+    except StackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@app.command()
+def up() -> None:
+    """Start mariadb, kafka and registry (idempotent)."""
+    _run(stack.up)
+
+
+@app.command()
+def down() -> None:
+    """Stop registry, kafka and mariadb."""
+    _run(stack.down)
+
+
+@app.command()
+def status() -> None:
+    """One line per service: name, pid, address, healthy. Exit 1 unless all are healthy."""
+    statuses = _run(stack.status)
+    for item in statuses:
+        pid = str(item.pid) if item.pid else "-"
+        typer.echo(f"{item.name:<9} pid={pid:<8} {item.address:<28} healthy={'yes' if item.healthy else 'no'}")
+    if not all(item.healthy for item in statuses):
+        raise typer.Exit(1)
+
+
+@app.command()
+def reset() -> None:
+    """Stop everything and delete data dirs (downloads are kept)."""
+    removed = _run(stack.reset)
+    for path in removed:
+        typer.echo(f"removed {path}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""pssync: change-data-capture and sync between PrestaShop shops and ERPs."""

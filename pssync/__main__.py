@@ -1,0 +1,3 @@
+from pssync.cli import app
+
+app(prog_name="pssync")

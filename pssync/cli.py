@@ -1,0 +1,28 @@
+"""The ``pssync`` console command."""
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from cdc.cli import app as cdc_app
+from devstack.cli import app as stack_app
+
+app = typer.Typer(no_args_is_help=True, help="PrestaShop <-> ERP change-data-capture and sync.")
+app.add_typer(stack_app, name="stack", help="The embedded local stack (Kafka, registry, MariaDB).")
+app.add_typer(cdc_app, name="cdc", help="Binlog capture of the PrestaShop database into Kafka.")
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, os.environ.get("PSSYNC_LOG_LEVEL", "INFO")),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,167 @@
+"""Service configuration: a YAML file plus ``PSSYNC_*`` environment overrides, validated at start.
+
+Nested keys are overridden with a double underscore, e.g. ``PSSYNC_MYSQL__PORT=3307`` or
+``PSSYNC_CAPTURE__TABLES='["orders","stock_available"]'``.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+DEFAULT_CAPTURED_TABLES = (
+    "orders",
+    "order_detail",
+    "order_history",
+    "stock_available",
+    "product",
+    "product_shop",
+    "product_attribute",
+    "specific_price",
+)
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MySQLSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(3307, ge=1, le=65535)
+    user: str = "pssync"
+    password: str = Field("pssync", repr=False)
+    database: str = "prestashop"
+    table_prefix: str = "ps_"
+    server_id: int = Field(
+        5401, ge=1, le=2**32 - 1,
+        description="Replica id used on the binlog connection; unique per reader on a server.",
+    )
+    connect_timeout: float = Field(10, gt=0)
+
+    @field_validator("database", "table_prefix")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if value and not _IDENTIFIER.match(value):
+            raise ValueError(f"{value!r} must contain only letters, digits and '_'")
+        return value
+
+
+class KafkaSettings(Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra librdkafka settings (security.protocol, sasl.*, ...) passed through.",
+    )
+    topic_partitions: int = Field(1, ge=1)
+    topic_replication_factor: int = Field(1, ge=1)
+
+
+class RegistrySettings(Section):
+    url: str = "http://127.0.0.1:8081/apis/ccompat/v7"
+    compatibility: Literal["BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"] = "BACKWARD"
+    basic_auth_user_info: str | None = Field(None, repr=False)
+
+
+class CaptureSettings(Section):
+    name: str = Field("prestashop", description="Connector identity: transactional id and offsets key.")
+    topic_prefix: str = "pssync"
+    tables: list[str] = Field(default_factory=lambda: list(DEFAULT_CAPTURED_TABLES))
+    offsets_topic: str = "pssync.cdc.offsets"
+    snapshot_mode: Literal["initial", "never", "when_needed"] = "initial"
+    batch_max_events: int = Field(5000, ge=1)
+    batch_max_ms: int = Field(100, ge=1)
+    datetime_zone: str = Field("UTC", description="Time zone the shop writes DATETIME columns in.")
+    heartbeat_seconds: float = Field(0.1, gt=0)
+    retry_attempts: int = Field(5, ge=1)
+
+    @field_validator("tables")
+    @classmethod
+    def _tables(cls, tables: list[str]) -> list[str]:
+        if not tables:
+            raise ValueError("at least one table must be captured")
+        bad = [t for t in tables if not _IDENTIFIER.match(t)]
+        if bad:
+            raise ValueError(f"table names must be unprefixed identifiers, got {bad}")
+        return tables
+
+    @field_validator("name", "topic_prefix")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9._-]+$", value):
+            raise ValueError(f"{value!r} may contain only letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("datetime_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PSSYNC_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    mysql: MySQLSettings = Field(default_factory=MySQLSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("PSSYNC_CONFIG")
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used; the message names each bad key and why."""
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        os.environ["PSSYNC_CONFIG"] = str(path)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = ["invalid configuration:"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(root)"
+        env = "PSSYNC_" + "__".join(str(p) for p in err["loc"] if not isinstance(p, int)).upper()
+        given = err.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        lines.append(f"  {key}: {err['msg']}{shown} [file key '{key}' or env {env}]")
+    return "\n".join(lines)

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+import devstack
+from cdc.capture import Capture
+from pssync.settings import Settings
+
+
+@dataclass
+class Event:
+    topic: str
+    partition: int
+    offset: int
+    key: dict[str, Any]
+    value: dict[str, Any] | None   # None: tombstone
+
+
+class CaptureThread:
+    def __init__(self, settings: Settings) -> None:
+        self.capture = Capture(settings)
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.capture.run(self.stop)
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+
+    def __enter__(self) -> "CaptureThread":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.join()
+
+    def join(self) -> None:
+        self.stop.set()
+        self.thread.join(30)
+        self.capture.close()
+        if self.error:
+            raise self.error
+
+    def wait_committed(self, gtid_seq_at_least: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.error:
+                raise self.error
+            off = self.capture.committed
+            if off is not None and off.gtid and max(
+                    int(p.rsplit("-", 1)[1]) for p in off.gtid.split(",")) >= gtid_seq_at_least:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"capture did not commit GTID seq {gtid_seq_at_least} in {timeout}s "
+                           f"(committed: {self.capture.committed})")
+
+
+class Scratch:
+    def __init__(self, stack: devstack.StackSettings, database: str, tag: str, registry_url: str) -> None:
+        self.stack = stack
+        self.database = database
+        self.tag = tag
+        self.prefix = f"t{tag}"
+        self.registry_url = registry_url
+        self._conn: pymysql.connections.Connection | None = None
+
+    def settings(self, tables: list[str] | None = None, **capture: Any) -> Settings:
+        cap: dict[str, Any] = {"name": f"test-{self.tag}", "topic_prefix": self.prefix,
+                               "offsets_topic": f"{self.prefix}.offsets", "batch_max_ms": 50}
+        if tables:
+            cap["tables"] = tables
+        cap.update(capture)
+        return Settings(
+            mysql={"host": "127.0.0.1", "port": self.stack.mariadb_port, "user": self.stack.mysql_user,
+                   "password": self.stack.mysql_password, "database": self.database,
+                   "table_prefix": self.stack.table_prefix, "server_id": random.randint(10_000, 2**31)},
+            kafka={"bootstrap_servers": self.stack.kafka_bootstrap},
+            registry={"url": self.registry_url},
+            capture=cap,
+        )
+
+    def topic(self, table: str) -> str:
+        return f"{self.prefix}.{self.database}.{self.stack.table_prefix}{table}"
+
+    @property
+    def db(self) -> pymysql.connections.Connection:
+        if self._conn is None:
+            self._conn = pymysql.connect(**self.stack.mysql_params(self.database), autocommit=True,
+                                         cursorclass=pymysql.cursors.DictCursor)
+            with self._conn.cursor() as cur:
+                cur.execute("SET sql_mode=''")
+        return self._conn
+
+    def sql(self, *statements: str, args: Any = None) -> list[dict[str, Any]]:
+        """Run statements in one transaction; returns the last result set."""
+        rows: list[dict[str, Any]] = []
+        with self.db.cursor() as cur:
+            cur.execute("BEGIN")
+            for statement in statements:
+                cur.execute(statement, args)
+                rows = list(cur.fetchall())
+            cur.execute("COMMIT")
+        return rows
+
+    def gtid_seq(self) -> int:
+        row = self.sql("SELECT @@gtid_binlog_pos AS g")[0]
+        return max(int(p.rsplit("-", 1)[1]) for p in row["g"].split(","))
+
+    def read_topic(self, topic: str, *, min_count: int = 0, timeout: float = 20.0,
+                   settle: float = 0.5) -> list[Event]:
+        return read_topics(self, [topic], min_count=min_count, timeout=timeout, settle=settle)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+def read_topics(scratch: Scratch, topics: list[str], *, min_count: int = 0, timeout: float = 20.0,
+                settle: float = 0.5) -> list[Event]:
+    """All read_committed events of the topics, decoded with confluent-kafka's AvroDeserializer
+    against the registry. Waits for at least ``min_count``, then until nothing new for ``settle``."""
+    registry = SchemaRegistryClient({"url": scratch.registry_url})
+    deser = AvroDeserializer(registry)
+    consumer = Consumer({"bootstrap.servers": scratch.stack.kafka_bootstrap, "group.id": f"reader-{random.random()}",
+                         "isolation.level": "read_committed", "enable.auto.commit": False,
+                         "auto.offset.reset": "earliest"})
+    consumer.assign([TopicPartition(t, 0, 0) for t in topics])
+    events: list[Event] = []
+    deadline = time.monotonic() + timeout
+    last_new = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.1)
+            if msg is None:
+                if len(events) >= min_count and time.monotonic() - last_new >= settle:
+                    break
+                continue
+            if msg.error():
+                if msg.error().code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+                    continue
+                raise RuntimeError(str(msg.error()))
+            key = deser(msg.key(), SerializationContext(msg.topic(), MessageField.KEY))
+            value = deser(msg.value(), SerializationContext(msg.topic(), MessageField.VALUE)) \
+                if msg.value() is not None else None
+            events.append(Event(msg.topic(), msg.partition(), msg.offset(), key, value))
+            last_new = time.monotonic()
+    finally:
+        consumer.close()
+    return events
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pssync", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)

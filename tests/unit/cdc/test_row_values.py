@@ -1,0 +1,63 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from cdc.columns import Column, Kind, TableDef
+from cdc.row_values import BadValue, RowConverter
+
+
+def table(*cols: Column) -> TableDef:
+    return TableDef("prestashop", "ps_orders", cols, (cols[0].name,))
+
+
+ID = Column("id_order", Kind.LONG, "int unsigned", primary_key=True)
+
+
+@pytest.mark.parametrize("zero", [None, "0000-00-00 00:00:00", b"0000-00-00 00:00:00"])
+def test_prestashop_zero_dates_become_null(zero):
+    conv = RowConverter(table(ID, Column("invoice_date", Kind.DATETIME, "datetime")))
+    assert conv({"id_order": 1, "invoice_date": zero})["invoice_date"] is None
+
+
+def test_datetime_is_utc_epoch_millis_and_honours_shop_zone():
+    cols = (ID, Column("date_add", Kind.DATETIME, "datetime"))
+    value = dt.datetime(2024, 5, 1, 10, 0, 0)
+    assert RowConverter(table(*cols))({"id_order": 1, "date_add": value})["date_add"] == 1714557600000
+    paris = RowConverter(table(*cols), "Europe/Paris")({"id_order": 1, "date_add": value})
+    assert paris["date_add"] == 1714557600000 - 2 * 3600 * 1000
+
+
+def test_timestamp_zero_from_binlog_is_null():
+    conv = RowConverter(table(ID, Column("ts", Kind.TIMESTAMP, "timestamp")))
+    assert conv({"id_order": 1, "ts": dt.datetime(1970, 1, 1)})["ts"] is None
+    assert conv({"id_order": 1, "ts": dt.datetime(1970, 1, 1, 0, 0, 1)})["ts"] == 1000
+
+
+def test_microsecond_datetimes_keep_microseconds():
+    conv = RowConverter(table(ID, Column("d", Kind.DATETIME, "datetime(6)", fsp=6)))
+    assert conv({"id_order": 1, "d": dt.datetime(1970, 1, 1, 0, 0, 0, 7)})["d"] == 7
+
+
+def test_set_json_bit_and_bytes_normalised_across_readers():
+    cols = (ID, Column("s", Kind.SET, "set", values=("a", "b", "c")), Column("j", Kind.JSON, "json"),
+            Column("flag", Kind.BIT, "bit(1)", precision=1), Column("blob", Kind.BYTES, "blob"),
+            Column("txt", Kind.STRING, "text"))
+    conv = RowConverter(table(*cols))
+    from_binlog = conv({"id_order": 1, "s": {"c", "a"}, "j": {b"k": [1, b"v"]}, "flag": "1",
+                        "blob": b"\x00\x01", "txt": "é"})
+    from_select = conv({"id_order": 1, "s": "a,c", "j": '{"k":[1,"v"]}', "flag": b"\x01",
+                        "blob": b"\x00\x01", "txt": b"\xc3\xa9"})
+    assert from_binlog == from_select == {"id_order": 1, "s": "a,c", "j": '{"k":[1,"v"]}',
+                                          "flag": True, "blob": b"\x00\x01", "txt": "é"}
+
+
+def test_decimal_kept_exact():
+    conv = RowConverter(table(ID, Column("p", Kind.DECIMAL, "decimal(20,6)", 20, 6)))
+    assert conv({"id_order": 1, "p": Decimal("99999999999999.999999")})["p"] == Decimal("99999999999999.999999")
+
+
+def test_unconvertible_value_names_table_column_and_value():
+    conv = RowConverter(table(ID, Column("date_add", Kind.DATETIME, "datetime")))
+    with pytest.raises(BadValue, match=r"prestashop\.ps_orders\.date_add: cannot convert 'garbage'"):
+        conv({"id_order": 1, "date_add": "garbage"})

@@ -1,0 +1,34 @@
+import pytest
+
+from pssync.settings import ConfigError, load_settings
+
+
+def test_env_overrides_file(tmp_path, monkeypatch):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("mysql:\n  port: 3310\ncapture:\n  tables: [orders]\n")
+    monkeypatch.setenv("PSSYNC_MYSQL__PORT", "3311")
+    s = load_settings(cfg)
+    assert s.mysql.port == 3311
+    assert s.capture.tables == ["orders"]
+
+
+def test_bad_values_are_named_with_their_key_and_env_var(monkeypatch):
+    monkeypatch.delenv("PSSYNC_CONFIG", raising=False)
+    monkeypatch.setenv("PSSYNC_CAPTURE__DATETIME_ZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "capture.datetime_zone" in str(err.value)
+    assert "PSSYNC_CAPTURE__DATETIME_ZONE" in str(err.value)
+    assert "Mars/Olympus" in str(err.value)
+
+
+def test_unknown_key_is_refused(tmp_path, monkeypatch):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("mysql:\n  hots: x\n")
+    with pytest.raises(ConfigError, match="mysql.hots"):
+        load_settings(cfg)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.yaml")
