@@ -92,5 +92,6 @@ def ensure_topics(settings: KafkaSettings, topics: dict[str, dict[str, str]],
 
 def is_fatal_fencing(exc: KafkaException) -> bool:
     err: KafkaError = exc.args[0]
-    return err.fatal() or err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED,
-                                         KafkaError.INVALID_PRODUCER_EPOCH)
+    # a produce() after fencing only reports the generic _FATAL code
+    return err.fatal() or err.code() in (KafkaError._FATAL, KafkaError._FENCED,
+                                         KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)

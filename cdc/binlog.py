@@ -18,7 +18,7 @@ from pymysqlreplication.event import (
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from cdc.columns import TableDef, table_from_binlog
-from cdc.errors import MissingPrivileges, PositionPurged, SourceMisconfigured
+from cdc.errors import DisplacedByAnotherReader, MissingPrivileges, PositionPurged, SourceMisconfigured
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ def format_position(position: dict[int, str]) -> str:
 class BinlogReader:
     def __init__(self, connection: dict[str, Any], server_id: int, database: str,
                  tables: list[str], start_gtid: str, heartbeat: float = 0.1) -> None:
+        self.server_id = server_id
         self._position = parse_position(start_gtid)
         self._table_defs: dict[tuple, TableDef] = {}
         self._stream = BinLogStreamReader(
@@ -158,6 +159,11 @@ class BinlogReader:
                     f"the server no longer has the binlog at GTID position "
                     f"{format_position(self._position)!r} ({exc.args[-1]}). Events were lost to "
                     "binlog expiry: take a new snapshot with `pssync cdc run --resnapshot`.") from exc
+            if code == 4052:
+                raise DisplacedByAnotherReader(
+                    f"another binlog reader connected with server_id {self.server_id}"
+                    " and the server dropped this one: give each capture its own mysql.server_id, "
+                    "or stop the other instance") from exc
             if code in (1227, 1045):
                 raise MissingPrivileges(
                     f"the binlog connection was refused ({exc.args[-1]}): the capture user needs "

@@ -99,13 +99,7 @@ class Capture:
         topic, key, value = self.offsets.record(offset)
         self._produce(topic, key, value)
         started = time.monotonic()
-        try:
-            self._producer.commit_transaction()
-        except KafkaException as exc:
-            if is_fatal_fencing(exc):
-                raise Fenced(f"another capture instance named {self.cap.name!r} took over; "
-                             "this one stops without writing") from exc
-            raise
+        self._producer.commit_transaction()
         COMMITS.observe(time.monotonic() - started)
         self.committed = offset
         if offset.ts_ms:
@@ -231,8 +225,8 @@ class Capture:
             if in_txn:
                 try:
                     producer.abort_transaction(10)
-                except KafkaException:
-                    pass
+                except KafkaException as exc:
+                    log.debug("abort after failure also failed: %s", exc)
 
     def _emit_transaction(self, txn: Transaction) -> int:
         per_table: dict[str, int] = {}
@@ -250,8 +244,24 @@ class Capture:
 
     def run(self, stop: threading.Event | None = None) -> None:
         self.prepare()
-        start = self.start_position()
-        self.stream(start, stop)
+        self.stream_resilient(self.start_position(), stop)
+
+    def stream_resilient(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
+        """Stream; after an abortable Kafka error resume from the last committed offset."""
+        while True:
+            try:
+                self.stream(start, stop)
+                return
+            except KafkaException as exc:
+                err = exc.args[0]
+                if is_fatal_fencing(exc):
+                    raise Fenced(f"another capture instance named {self.cap.name!r} took over "
+                                 f"({err.str()}); this one stops without writing") from exc
+                if not err.txn_requires_abort() and not err.retriable():
+                    raise
+                log.warning("Kafka transaction aborted (%s); resuming from %s", err.str(),
+                            self.committed.gtid if self.committed else start.gtid)
+                start = self.committed or start
 
     def close(self) -> None:
         if self._producer is not None:

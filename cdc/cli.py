@@ -59,7 +59,7 @@ def run(config: Optional[Path] = ConfigOpt,
                 capture.snapshot(progress=not quiet)
         start = capture.start_position()
         log.info("capture %r running; Ctrl-C to stop", settings.capture.name)
-        capture.stream(start, stop)
+        capture.stream_resilient(start, stop)
     except (CaptureError, BrokerUnavailable, RegistryError, Fenced) as exc:
         _fail(exc)
     finally:

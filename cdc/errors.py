@@ -12,3 +12,7 @@ class MissingPrivileges(CaptureError):
 
 class PositionPurged(CaptureError):
     pass
+
+
+class DisplacedByAnotherReader(CaptureError):
+    """Another binlog reader connected with the same server_id (MariaDB error 4052)."""

@@ -12,6 +12,7 @@ T = TypeVar("T")
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_show_locals=False,
     no_args_is_help=True,
     help="Local stack (MariaDB, Kafka, Apicurio Registry) without Docker. "
     "Exit codes: 0 ok, 1 error, 2 missing prerequisite, 3 port in use, 4 service failed to start.",

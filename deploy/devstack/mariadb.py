@@ -255,10 +255,16 @@ class MariaDB(Service):
                 cur.execute(f"DROP DATABASE IF EXISTS {database}")
         finally:
             conn.close()
-        count = load_prestashop_fixtures(
-            self._root_params(), self.settings.database, self.settings.table_prefix,
-            with_demo_data=demo.is_file(), fixtures_dir=self.settings.fixtures_dir,
-        )
+        try:
+            count = load_prestashop_fixtures(
+                self._root_params(), self.settings.database, self.settings.table_prefix,
+                with_demo_data=demo.is_file(), fixtures_dir=self.settings.fixtures_dir,
+            )
+        except (RuntimeError, OSError, pymysql.MySQLError) as exc:
+            raise StackError(
+                f"loading the PrestaShop fixtures from {schema.parent} failed: {exc}\n"
+                "MariaDB keeps running; the database is dropped and reloaded on the next `up`."
+            ) from exc
         log.info("mariadb: loaded PrestaShop fixtures into %s (%d statements%s)",
                  self.settings.database, count, "" if demo.is_file() else ", schema only: no demo_data.sql")
         self._fixtures_flag.write_text("schema+demo\n" if demo.is_file() else "schema\n")

@@ -17,7 +17,8 @@ log = logging.getLogger("devstack")
 
 GROUP_ID = "io.apicurio"
 ARTIFACT_ID = "apicurio-registry-app"
-JVM_OPTS = ["-Xmx512m", "-Djava.awt.headless=true"]
+# C1-only JIT and serial GC: ~30% faster start on 2 cores; the registry serves little traffic.
+JVM_OPTS = ["-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.awt.headless=true"]
 CONTAINER_HTTP_PORT = 8080
 
 

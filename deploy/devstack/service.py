@@ -117,7 +117,11 @@ class Service(ABC):
         self.pidfile.unlink(missing_ok=True)
         self.prerequisites()
         ensure_ports_free(self.name, self.ports())
+        prepare_began = time.monotonic()
         self.prepare()
+        prepared = time.monotonic() - prepare_began
+        if prepared >= 1.0:
+            log.info("%s: prepared (downloads, config, init) in %.1fs", self.name, prepared)
         for attempt in range(1, self.start_attempts + 1):
             spawned = time.monotonic()
             pid = start_detached(self.command(), pidfile=self.pidfile, logfile=self.logfile, cwd=self.cwd())

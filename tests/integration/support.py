@@ -166,3 +166,55 @@ def read_topics(scratch: Scratch, topics: list[str], *, min_count: int = 0, time
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pssync", *args], capture_output=True, text=True,
                           env=env, timeout=timeout)
+
+
+class CaptureProcess:
+    """`pssync cdc run` in a child process, as an operator would run it."""
+
+    def __init__(self, settings: Settings, workdir: Any) -> None:
+        import yaml
+
+        self.config = workdir / "capture.yaml"
+        self.config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+        self.log = workdir / "capture.log"
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        import os
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PSSYNC_")}
+        self.starts += 1
+        with open(self.log, "a") as log:
+            log.write(f"\n==== start {self.starts} ====\n")
+            log.flush()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "pssync", "cdc", "run", "--quiet", "--config", str(self.config)],
+                stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def terminate(self) -> int:
+        assert self.proc is not None
+        self.proc.terminate()
+        return self.proc.wait(30)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def wait_offset(settings: Settings, gtid_seq: int, timeout: float = 60) -> None:
+    from cdc.offsets import OffsetStore
+
+    store = OffsetStore(settings.kafka, settings.capture.offsets_topic, settings.capture.name)
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = store.load(timeout=10)
+        if last and max(int(p.rsplit("-", 1)[1]) for p in last.gtid.split(",")) >= gtid_seq:
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"committed offset did not reach GTID seq {gtid_seq}: {last}")

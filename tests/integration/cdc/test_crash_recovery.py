@@ -1,0 +1,111 @@
+"""Exactly-once under SIGKILL: the read_committed view equals the row changes made in MariaDB."""
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import pytest
+
+from tests.integration.cdc.test_capture_events import ORDER_INSERT
+from tests.integration.support import CaptureProcess, CaptureThread, read_topics, wait_offset
+from bus.kafka import Fenced
+
+pytestmark = pytest.mark.integration
+
+
+class Workload(threading.Thread):
+    """Orders, multi-row order lines and a stock counter, each change recorded as it commits."""
+
+    def __init__(self, scratch, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.scratch, self.seconds = scratch, seconds
+        self.order_ids: list[int] = []
+        self.detail_ids: list[int] = []
+        self.quantities: list[int] = [300]     # ps_stock_available row 1 starts at 300 in the demo data
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            end = time.monotonic() + self.seconds
+            n = 0
+            while time.monotonic() < end:
+                n += 1
+                kind = n % 3
+                if kind == 0:
+                    self.scratch.sql(ORDER_INSERT.format(id=10_000 + n))
+                    self.order_ids.append(10_000 + n)
+                elif kind == 1:
+                    q = 1000 + n
+                    self.scratch.sql(f"UPDATE ps_stock_available SET quantity={q} WHERE id_stock_available=1")
+                    self.quantities.append(q)
+                else:
+                    self.scratch.sql(
+                        "INSERT INTO ps_order_detail (id_order_detail, id_order, id_shop, product_id, "
+                        f"product_attribute_id, product_name, product_quantity) VALUES "
+                        f"({20_000 + n}, 1, 1, 1, 1, 'line a', 1), ({30_000 + n}, 1, 1, 6, 0, 'line b', 2)")
+                    self.detail_ids += [20_000 + n, 30_000 + n]
+                time.sleep(random.uniform(0, 0.004))
+        except BaseException as exc:
+            self.error = exc
+
+
+def assert_exactly_once(events, key: str, inserted: list[int], first_id: int) -> None:
+    """Each inserted row appears once: in the snapshot (if it was taken mid-workload) or as a
+    create event, and the create events follow commit order with no gap."""
+    ids = [e.key[key] for e in events]
+    assert len(ids) == len(set(ids)), "duplicate event"
+    assert {i for i in ids if i >= first_id} == set(inserted), "lost event"
+    created = [e.key[key] for e in events if e.value["op"] == "c"]
+    assert created == inserted[len(inserted) - len(created):]
+
+
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(scratch, tmp_path):
+    settings = scratch.settings(["orders", "order_detail", "stock_available"], batch_max_events=200)
+    proc = CaptureProcess(settings, tmp_path)
+    work = Workload(scratch, seconds=18)
+    proc.start()
+    work.start()
+    kills = 0
+    while work.is_alive():
+        time.sleep(random.uniform(0.4, 3.0))
+        if proc.alive():
+            proc.kill()
+            kills += 1
+        proc.start()
+    work.join()
+    assert work.error is None
+    wait_offset(settings, scratch.gtid_seq(), timeout=90)
+    assert proc.terminate() == 0, proc.log.read_text()[-3000:]
+    assert kills >= 5
+
+    orders = read_topics(scratch, [scratch.topic("orders")], min_count=5 + len(work.order_ids), timeout=60)
+    assert_exactly_once(orders, "id_order", work.order_ids, 10_000)
+    details = read_topics(scratch, [scratch.topic("order_detail")], min_count=7 + len(work.detail_ids), timeout=60)
+    assert_exactly_once(details, "id_order_detail", work.detail_ids, 20_000)
+
+    stock = read_topics(scratch, [scratch.topic("stock_available")], min_count=58, timeout=60)
+    seen = [e.value["after"]["quantity"] for e in stock if e.key["id_stock_available"] == 1]
+    start = work.quantities.index(seen[0])        # the snapshot may have been taken mid-workload
+    assert seen == work.quantities[start:], "gap or duplicate in the stock row's change sequence"
+    assert stock[0].value["op"] == "r" and all(e.value["op"] == "u" for e in stock[58:])
+
+
+def test_second_instance_with_same_identity_fences_the_first(scratch):
+    settings = scratch.settings(["stock_available"])
+    first = CaptureThread(settings).__enter__()
+    first.wait_committed(scratch.gtid_seq())
+    other_replica = settings.model_copy(update={"mysql": settings.mysql.model_copy(
+        update={"server_id": settings.mysql.server_id + 1})})
+    second = CaptureThread(other_replica).__enter__()   # same name: init_transactions fences the first
+    second.wait_committed(scratch.gtid_seq())
+    scratch.sql("UPDATE ps_stock_available SET quantity=7 WHERE id_stock_available=2")
+    second.wait_committed(scratch.gtid_seq())
+    first.thread.join(30)
+    assert isinstance(first.error, Fenced)
+    first.error = None
+    first.join()
+    second.join()
+    events = [e for e in scratch.read_topic(scratch.topic("stock_available"), min_count=59)
+              if e.value["op"] != "r"]
+    assert [(e.key["id_stock_available"], e.value["after"]["quantity"]) for e in events] == [(2, 7)]
