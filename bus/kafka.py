@@ -74,7 +74,8 @@ def ensure_topics(settings: KafkaSettings, topics: dict[str, dict[str, str]],
     try:
         existing = set(client.list_topics(timeout=timeout).topics)
     except KafkaException as exc:
-        raise BrokerUnavailable(f"Kafka at {settings.bootstrap_servers} unreachable: {exc}") from exc
+        raise BrokerUnavailable(f"Kafka at {settings.bootstrap_servers} did not answer within "
+                                f"{timeout:.0f}s: {exc.args[0].str()}") from exc
     missing = [NewTopic(name, num_partitions=1 if cfg.get("cleanup.policy") == "compact"
                         else settings.topic_partitions,
                         replication_factor=settings.topic_replication_factor, config=cfg)

@@ -61,6 +61,10 @@ class Capture:
                 raise CaptureError(
                     f"captured tables not found in database {self.settings.mysql.database!r}: "
                     f"{', '.join(missing)} (check capture.tables and mysql.table_prefix)")
+            keyless = [t for t in self.tables
+                       if not database.table_def(conn, self.settings.mysql.database, t).primary_key]
+            if keyless:
+                raise CaptureError(f"tables without a primary key cannot be keyed: {', '.join(keyless)}")
         finally:
             conn.close()
         self.registry.check()
@@ -71,8 +75,9 @@ class Capture:
         }
         for table in self.tables:
             topics[topic_for(self.cap.topic_prefix, db, table)] = {}
-        ensure_topics(self.settings.kafka, topics)
-        self._producer = transactional_producer(self.settings.kafka, f"pssync-cdc-{self.cap.name}")
+        ensure_topics(self.settings.kafka, topics, timeout=self.settings.kafka.connect_timeout)
+        self._producer = transactional_producer(self.settings.kafka, f"pssync-cdc-{self.cap.name}",
+                                                init_timeout=self.settings.kafka.connect_timeout)
         self.committed = self.offsets.load()
         return self.committed
 

@@ -107,3 +107,16 @@ def status(config: Optional[Path] = ConfigOpt,
         return
     for k, v in report.items():
         typer.echo(f"{k:>22}: {v}")
+
+
+@app.command()
+def tail(table: Optional[list[str]] = typer.Option(None, "--table", "-t", help="Unprefixed table name (default: all captured)."),
+         from_beginning: bool = typer.Option(False, "--from-beginning", help="Start at the oldest event."),
+         idle_timeout: Optional[float] = typer.Option(None, help="Stop after this many seconds without events."),
+         config: Optional[Path] = ConfigOpt) -> None:
+    """Print committed change events as JSON lines, decoded through the schema registry."""
+    from cdc.tail import tail as tail_events, to_line
+
+    settings = _settings(config)
+    for event in tail_events(settings, table or settings.capture.tables, from_beginning, idle_timeout):
+        typer.echo(to_line(event))

@@ -64,6 +64,7 @@ class KafkaSettings(Section):
         description="Extra librdkafka settings (security.protocol, sasl.*, ...) passed through.",
     )
     topic_partitions: int = Field(1, ge=1)
+    connect_timeout: float = Field(30, gt=0, description="Seconds to wait for the cluster at start.")
     topic_replication_factor: int = Field(1, ge=1)
 
 

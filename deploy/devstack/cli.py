@@ -61,5 +61,24 @@ def reset() -> None:
         typer.echo(f"removed {path}")
 
 
+@app.command("place-order")
+def place_order(
+    line: list[str] = typer.Option(["1:1:1"], "--line", "-l",
+                                   help="id_product:id_product_attribute:quantity (repeatable)."),
+    customer: int = typer.Option(1, help="id_customer"),
+) -> None:
+    """Place an order in the demo shop as PrestaShop's checkout would (stock decremented)."""
+    from .shop import Line, place_order as place
+
+    try:
+        lines = [Line(*(int(part) for part in item.split(":"))) for item in line]
+    except (TypeError, ValueError):
+        typer.echo(f"error: --line takes id_product:id_product_attribute:quantity, got {line}", err=True)
+        raise typer.Exit(2) from None
+    settings = StackSettings()
+    id_order = place(settings.mysql_params(), settings.database, settings.table_prefix, lines, customer)
+    typer.echo(f"placed order {id_order}")
+
+
 if __name__ == "__main__":
     app()

