@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer
@@ -20,8 +21,9 @@ from cdc.binlog import BinlogReader, Idle, Transaction
 from cdc.columns import TableDef
 from cdc.errors import CaptureError
 from cdc.events import SourceInfo, TableCodec, topic_for
-from cdc.offsets import OffsetStore, SourceOffset
+from cdc.offsets import AdhocSnapshot, OffsetStore, SourceOffset
 from cdc.row_values import BadValue
+from cdc.signals import SignalReader, signals_topic
 from cdc.snapshot import ConsistentSnapshot
 from pssync.settings import Settings
 
@@ -72,6 +74,7 @@ class Capture:
         topics: dict[str, dict[str, str]] = {
             self.cap.offsets_topic: {"cleanup.policy": "compact"},
             dead_letter_topic(self.settings): {},
+            signals_topic(self.settings): {},
         }
         for table in self.tables:
             topics[topic_for(self.cap.topic_prefix, db, table)] = {}
@@ -140,11 +143,11 @@ class Capture:
         return 1
 
     # ---- snapshot ----------------------------------------------------------------------------
-    def snapshot(self, tables: list[str] | None = None, progress: bool = True) -> SourceOffset:
+    def snapshot(self, progress: bool = True) -> SourceOffset:
         """Read the tables consistently and write them as op 'r' in one Kafka transaction that
-        also stores the position to stream from. With ``tables`` given, only those."""
+        also stores the position to stream from."""
         assert self._producer is not None
-        wanted = tables or self.tables
+        wanted = self.tables
         db = self.settings.mysql.database
         catalogue = database.connect(self.settings.mysql)
         events = 0
@@ -172,9 +175,8 @@ class Capture:
         catalogue.close()
         offset = SourceOffset(gtid=pos.gtid, file=pos.file, pos=pos.pos, ts_ms=now_ms,
                               snapshot_completed=True)
-        if tables and self.committed is not None:
-            # an on-demand snapshot does not move the streaming position
-            offset = self.committed
+        if self.committed is not None:  # keep signal progress across a re-snapshot
+            offset = replace(offset, signal_offset=self.committed.signal_offset)
         self._commit(offset, events)
         log.info("snapshot committed: %d events", events)
         return offset
@@ -198,10 +200,13 @@ class Capture:
         mysql = self.settings.mysql
         reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
                               mysql.database, self.tables, start.gtid, self.cap.heartbeat_seconds)
+        signals = SignalReader(self.settings, start.signal_offset)
         log.info("streaming from GTID %r (%s:%s)", start.gtid, start.file, start.pos)
         producer = self._producer
+        state = start                 # the offset to commit next: position + signal/adhoc progress
+        dirty = False
         in_txn = False
-        pending: SourceOffset | None = None
+        chunk: _Chunk | None = None
         batch_events = 0
         batch_started = time.monotonic()
         max_events, max_s = self.cap.batch_max_events, self.cap.batch_max_ms / 1000
@@ -213,25 +218,89 @@ class Capture:
                             producer.begin_transaction()
                             in_txn, batch_started = True, time.monotonic()
                         batch_events += self._emit_transaction(item)
-                    pending = SourceOffset(item.position, item.file, item.pos, item.ts * 1000,
-                                           True, item.server_id)
-                if pending is not None and (
-                        isinstance(item, Idle) or batch_events >= max_events
-                        or time.monotonic() - batch_started >= max_s):
+                    state = replace(state, gtid=item.position, file=item.file, pos=item.pos,
+                                    ts_ms=item.ts * 1000, server_id=item.server_id,
+                                    snapshot_completed=True)
+                    dirty = True
+                due = isinstance(item, Idle) or batch_events >= max_events \
+                    or time.monotonic() - batch_started >= max_s
+
+                # on-demand snapshots: take signals, read a chunk, emit it once the stream has
+                # reached the chunk's own binlog position (so every key stays in order)
+                if state.adhoc is None and due:
+                    signal = signals.poll()
+                    if signal is not None:
+                        state, dirty = self._accept_signal(state, signal), True
+                if state.adhoc is not None and chunk is None:
+                    chunk = self._read_chunk(state.adhoc)
+                if chunk is not None and _reached(item.file, item.pos, chunk.file, chunk.pos):
                     if not in_txn:
                         producer.begin_transaction()
-                    self._commit(pending, batch_events)
-                    in_txn, pending, batch_events = False, None, 0
+                        in_txn, batch_started = True, time.monotonic()
+                    batch_events += self._emit_chunk(chunk)
+                    state, chunk, dirty = replace(state, adhoc=chunk.next_state), None, True
+
+                if dirty and (due or batch_events >= max_events):
+                    if not in_txn:
+                        producer.begin_transaction()
+                    self._commit(state, batch_events)
+                    in_txn, dirty, batch_events = False, False, 0
                     batch_started = time.monotonic()
                 if stop is not None and stop.is_set() and not in_txn:
                     break
         finally:
             reader.close()
+            signals.close()
             if in_txn:
                 try:
                     producer.abort_transaction(10)
                 except KafkaException as exc:
                     log.debug("abort after failure also failed: %s", exc)
+
+    def _accept_signal(self, state: SourceOffset, signal) -> SourceOffset:
+        state = replace(state, signal_offset=signal.offset + 1)
+        if signal.kind != "snapshot":
+            log.error("ignoring signal %s at offset %d: unknown type %r", signal.id, signal.offset, signal.kind)
+            return state
+        tables = [self.settings.mysql.table_prefix + t if not t.startswith(self.settings.mysql.table_prefix)
+                  else t for t in signal.tables]
+        unknown = [t for t in tables if t not in self.tables]
+        if unknown or not tables:
+            log.error("ignoring snapshot signal %s: tables not captured: %s", signal.id, unknown or "(none)")
+            return state
+        log.info("on-demand snapshot %s of %s started", signal.id, ", ".join(tables))
+        return replace(state, adhoc=AdhocSnapshot(tuple(tables), None, signal.id))
+
+    def _read_chunk(self, adhoc: AdhocSnapshot) -> "_Chunk":
+        name = adhoc.tables[0]
+        catalogue = database.connect(self.settings.mysql)
+        try:
+            table = database.table_def(catalogue, self.settings.mysql.database, name)
+        finally:
+            catalogue.close()
+        limit = self.cap.snapshot_chunk_rows
+        with ConsistentSnapshot(self.settings.mysql) as snap:
+            rows = list(snap.rows(name, table.primary_key, adhoc.after_key, limit))
+            pos = snap.position
+        assert pos is not None
+        if len(rows) < limit:
+            log.info("on-demand snapshot %s: %s done", adhoc.signal_id, name)
+            rest = adhoc.tables[1:]
+            following = AdhocSnapshot(rest, None, adhoc.signal_id) if rest else None
+        else:
+            last = rows[-1]
+            following = replace(adhoc, after_key=tuple(last[c] for c in table.primary_key))
+        return _Chunk(table, rows, pos.file, pos.pos, following)
+
+    def _emit_chunk(self, chunk: "_Chunk") -> int:
+        db = self.settings.mysql.database
+        now_ms = int(time.time() * 1000)
+        emitted = 0
+        for row in chunk.rows:
+            source = SourceInfo(self.cap.topic_prefix, db, chunk.table.table, now_ms, 0, None,
+                                chunk.file, chunk.pos, 0, "incremental")
+            emitted += self._emit(chunk.table, "r", None, row, source, None)
+        return emitted
 
     def _emit_transaction(self, txn: Transaction) -> int:
         per_table: dict[str, int] = {}
@@ -275,3 +344,20 @@ class Capture:
             except KafkaException as exc:  # a fenced producer cannot flush; nothing is owed
                 log.debug("producer flush on close: %s", exc)
             self._producer = None
+
+
+@dataclass
+class _Chunk:
+    table: TableDef
+    rows: list[dict[str, Any]]
+    file: str                     # binlog position the rows were read at
+    pos: int
+    next_state: AdhocSnapshot | None
+
+
+def _binlog_index(file: str) -> int:
+    return int(file.rsplit(".", 1)[-1]) if file and file.rsplit(".", 1)[-1].isdigit() else 0
+
+
+def _reached(file: str, pos: int, target_file: str, target_pos: int) -> bool:
+    return (_binlog_index(file), pos) >= (_binlog_index(target_file), target_pos)

@@ -69,27 +69,24 @@ def run(config: Optional[Path] = ConfigOpt,
 @app.command()
 def snapshot(table: list[str] = typer.Option(..., "--table", "-t", help="Unprefixed table name."),
              config: Optional[Path] = ConfigOpt) -> None:
-    """Re-emit the current rows of some tables (op 'r') without moving the streaming position.
+    """Ask the capture to re-emit the current rows of some tables (op 'r', snapshot 'incremental').
 
-    The running capture is fenced by this command (same transactional identity), so run it while
-    the capture is stopped, or restart the capture afterwards: it resumes from its own offset.
+    The request goes through the signals topic; the running capture (or the next one started)
+    reads the tables in chunks while it keeps streaming, and emits each chunk at the binlog
+    position it was read at, so no change is reordered or lost.
     """
-    from cdc.capture import Capture
+    from cdc.signals import request_snapshot
 
     settings = _settings(config)
-    capture = Capture(settings)
+    unknown = [t for t in table if t not in settings.capture.tables]
+    if unknown:
+        _fail(CaptureError(f"not captured tables: {', '.join(unknown)} (see capture.tables)"))
     try:
-        capture.prepare()
-        if capture.committed is None:
-            _fail(CaptureError("the capture has never run: `pssync cdc run` takes the initial snapshot"))
-        unknown = [t for t in table if t not in settings.capture.tables]
-        if unknown:
-            _fail(CaptureError(f"not captured tables: {', '.join(unknown)} (capture.tables)"))
-        capture.snapshot([database.prefixed(settings.mysql, t) for t in table])
-    except (CaptureError, BrokerUnavailable, RegistryError, Fenced) as exc:
+        signal_id = request_snapshot(settings, list(table))
+    except (BrokerUnavailable, RuntimeError) as exc:
         _fail(exc)
-    finally:
-        capture.close()
+    typer.echo(f"snapshot of {', '.join(table)} requested (signal {signal_id}); "
+               "the capture emits it while streaming")
 
 
 @app.command()

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field, replace
+import time
+from dataclasses import asdict, dataclass, replace
 
-from confluent_kafka import KafkaError, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from bus.kafka import read_committed_consumer
 from pssync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AdhocSnapshot:
+    """An on-demand snapshot in progress: tables still to read, and the primary key of the last
+    row emitted from the first of them (None: that table not started)."""
+    tables: tuple[str, ...]
+    after_key: tuple | None = None
+    signal_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -22,19 +32,23 @@ class SourceOffset:
     ts_ms: int = 0            # source commit time of that transaction
     snapshot_completed: bool = True
     server_id: int = 0
-    pending_snapshots: tuple[str, ...] = field(default=())  # tables asked for an on-demand snapshot
+    signal_offset: int = 0    # next record to read in the signals topic
+    adhoc: "AdhocSnapshot | None" = None
 
     def to_bytes(self) -> bytes:
-        data = asdict(self)
-        data["pending_snapshots"] = list(self.pending_snapshots)
-        return json.dumps(data, sort_keys=True).encode()
+        return json.dumps(asdict(self), sort_keys=True).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "SourceOffset":
         data = json.loads(raw)
-        data["pending_snapshots"] = tuple(data.get("pending_snapshots", ()))
         known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        data = {k: v for k, v in data.items() if k in known}
+        if data.get("adhoc"):
+            adhoc = data["adhoc"]
+            data["adhoc"] = AdhocSnapshot(tuple(adhoc["tables"]),
+                                          tuple(adhoc["after_key"]) if adhoc.get("after_key") else None,
+                                          adhoc.get("signal_id", ""))
+        return cls(**data)
 
     def advanced(self, **changes: object) -> "SourceOffset":
         return replace(self, **changes)
@@ -53,7 +67,19 @@ class OffsetStore:
         found: SourceOffset | None = None
         try:
             tp = TopicPartition(self.topic, 0)
-            low, high = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    low, high = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+                    break
+                except KafkaException as exc:
+                    code = exc.args[0].code()
+                    if code in (KafkaError._UNKNOWN_PARTITION, KafkaError.UNKNOWN_TOPIC_OR_PART):
+                        return None  # the topic does not exist yet: never committed
+                    if not exc.args[0].retriable() and code != KafkaError.NOT_LEADER_FOR_PARTITION \
+                            or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)  # a new topic's leader is still being elected
             if high <= low:
                 return None
             consumer.assign([TopicPartition(self.topic, 0, low)])

@@ -53,10 +53,17 @@ class ConsistentSnapshot:
             cur.execute(f"SELECT COUNT(*) AS n FROM `{table}`")
             return int(cur.fetchone()["n"])
 
-    def rows(self, table: str, order_by: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    def rows(self, table: str, order_by: tuple[str, ...], after: tuple | None = None,
+             limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Rows in primary-key order; with ``after``, only those whose key sorts after it."""
         order = ", ".join(f"`{c}`" for c in order_by) or "1"
+        where, args = "", ()
+        if after is not None:
+            where = f"WHERE ({order}) > ({', '.join(['%s'] * len(after))})"
+            args = tuple(after)
+        tail = f" LIMIT {int(limit)}" if limit else ""
         with self.conn.cursor() as cur:
-            cur.execute(f"SELECT * FROM `{table}` ORDER BY {order}")
+            cur.execute(f"SELECT * FROM `{table}` {where} ORDER BY {order}{tail}", args)
             while True:
                 chunk = cur.fetchmany(2000)
                 if not chunk:

@@ -1,5 +1,5 @@
 from cdc.binlog import format_position, parse_position
-from cdc.offsets import SourceOffset
+from cdc.offsets import AdhocSnapshot, SourceOffset
 from cdc.status import bytes_behind, transactions_behind
 
 
@@ -22,5 +22,8 @@ def test_bytes_behind_spans_rotated_files():
 
 
 def test_offset_serialisation_round_trips():
-    off = SourceOffset("0-1-7", "b.000001", 1234, 1700000000000, True, 1, ("ps_orders",))
+    off = SourceOffset("0-1-7", "b.000001", 1234, 1700000000000, True, 1, 3,
+                       AdhocSnapshot(("ps_orders", "ps_product_shop"), (5, 1), "sig"))
     assert SourceOffset.from_bytes(off.to_bytes()) == off
+    plain = SourceOffset("0-1-7", "b.000001", 1234)
+    assert SourceOffset.from_bytes(plain.to_bytes()) == plain
