@@ -32,14 +32,21 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, (OSError, ConnectionError)) or type(exc).__module__.startswith(("httpx", "httpcore"))
 
 
+def registry_client(url: str, basic_auth_user_info: str | None = None,
+                    timeout: float = 10.0) -> SchemaRegistryClient:
+    """confluent-kafka's client has no HTTP timeout by default: a request lost on a kept-alive
+    connection would block forever. With one, its own retries take over."""
+    conf: dict[str, Any] = {"url": url, "timeout": timeout, "max.retries": 3}
+    if basic_auth_user_info:
+        conf["basic.auth.user.info"] = basic_auth_user_info
+    return SchemaRegistryClient(conf)
+
+
 class Registry:
     def __init__(self, settings: RegistrySettings, attempts: int = 5) -> None:
-        conf: dict[str, Any] = {"url": settings.url}
-        if settings.basic_auth_user_info:
-            conf["basic.auth.user.info"] = settings.basic_auth_user_info
         self.url = settings.url
         self.compatibility = settings.compatibility
-        self.client = SchemaRegistryClient(conf)
+        self.client = registry_client(settings.url, settings.basic_auth_user_info)
         self._ids: dict[tuple[str, str], int] = {}
         self._compat_set: set[str] = set()
         self._call = retry(

@@ -10,11 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from confluent_kafka import KafkaError
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from bus.kafka import read_committed_consumer
+from bus.registry import registry_client
 from cdc import database
 from cdc.events import topic_for
 from pssync.settings import Settings
@@ -49,7 +49,7 @@ def summarise(topic: str, key: dict | None, value: dict | None) -> dict[str, Any
 
 def tail(settings: Settings, tables: list[str], from_beginning: bool,
          idle_timeout: float | None) -> Iterator[dict[str, Any]]:
-    registry = SchemaRegistryClient({"url": settings.registry.url})
+    registry = registry_client(settings.registry.url, settings.registry.basic_auth_user_info)
     deser = AvroDeserializer(registry)
     topics = [topic_for(settings.capture.topic_prefix, settings.mysql.database,
                         database.prefixed(settings.mysql, t)) for t in tables]

@@ -28,9 +28,9 @@ pssync cdc status
 echo "[run] placing two orders in the demo shop (as PrestaShop's checkout would)"
 pssync stack place-order --line 1:1:2 --line 6:0:1
 pssync stack place-order --line 9:22:1
-echo "[run] change events in Kafka (read_committed, decoded via the registry):"
+echo "[run] change events in Kafka (read_committed, decoded via the registry; snapshot rows left out):"
 pssync cdc tail --from-beginning --idle-timeout 5 --table orders --table order_detail \
-  --table order_history --table stock_available | tail -n 20
+  --table order_history --table stock_available | grep -v '"op": "r"' | tail -n 24
 
 cat <<TXT
 

@@ -20,7 +20,7 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
         level=logging.DEBUG if verbose else getattr(logging, os.environ.get("PSSYNC_LOG_LEVEL", "INFO")),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("httpx", "httpcore"):
+    for noisy in ("httpx", "httpx2", "httpcore", "pymysqlreplication"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pymysql
 from confluent_kafka import Consumer, KafkaError, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 import devstack
+from bus.registry import registry_client
 from cdc.capture import Capture
 from pssync.settings import Settings
 
@@ -133,7 +133,7 @@ def read_topics(scratch: Scratch, topics: list[str], *, min_count: int = 0, time
                 settle: float = 0.5) -> list[Event]:
     """All read_committed events of the topics, decoded with confluent-kafka's AvroDeserializer
     against the registry. Waits for at least ``min_count``, then until nothing new for ``settle``."""
-    registry = SchemaRegistryClient({"url": scratch.registry_url})
+    registry = registry_client(scratch.registry_url)
     deser = AvroDeserializer(registry)
     consumer = Consumer({"bootstrap.servers": scratch.stack.kafka_bootstrap, "group.id": f"reader-{random.random()}",
                          "isolation.level": "read_committed", "enable.auto.commit": False,

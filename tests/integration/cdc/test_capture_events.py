@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from bus.registry import registry_client
 
 from tests.integration.support import CaptureThread, read_topics
 
@@ -193,7 +193,7 @@ def test_schema_change_mid_stream_registers_new_versions(scratch):
     assert with_col["erp_reference"] == "SO-1000"
     assert longer["reference"] == "A-MUCH-LONGER-REFERENCE"
     assert "gift_message" not in dropped and dropped["current_state"] == 4
-    registry = SchemaRegistryClient({"url": scratch.registry_url})
+    registry = registry_client(scratch.registry_url)
     versions = registry.get_versions(f"{scratch.topic('orders')}-value")
     assert len(versions) >= 3
     assert registry.get_compatibility(f"{scratch.topic('orders')}-value") == "BACKWARD"
