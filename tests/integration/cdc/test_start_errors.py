@@ -25,16 +25,22 @@ def root(stack) -> pymysql.connections.Connection:
     return pymysql.connect(host="127.0.0.1", port=stack.mariadb_port, user="root", autocommit=True)
 
 
-def test_binlog_without_full_row_metadata_is_refused(scratch):
+@pytest.mark.parametrize("variable,value", [("binlog_row_metadata", "MINIMAL"),
+                                            ("binlog_format", "STATEMENT"),
+                                            ("binlog_row_image", "MINIMAL")])
+def test_binlog_that_cannot_give_exact_rows_is_refused(scratch, variable, value):
     conn = root(scratch.stack)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT @@GLOBAL.{variable} AS v")
+        before = cur.fetchone()[0]
     try:
         with conn.cursor() as cur:
-            cur.execute("SET GLOBAL binlog_row_metadata='MINIMAL'")
-        with pytest.raises(SourceMisconfigured, match="binlog_row_metadata is 'MINIMAL', needs FULL"):
+            cur.execute(f"SET GLOBAL {variable}='{value}'")
+        with pytest.raises(SourceMisconfigured, match=f"{variable} is '{value}', needs"):
             Capture(scratch.settings(["orders"])).prepare()
     finally:
         with conn.cursor() as cur:
-            cur.execute("SET GLOBAL binlog_row_metadata='FULL'")
+            cur.execute(f"SET GLOBAL {variable}='{before}'")
         conn.close()
 
 
