@@ -170,7 +170,7 @@ def test_table_outside_include_list_is_ignored(scratch):
     topics = AdminClient({"bootstrap.servers": scratch.stack.kafka_bootstrap}).list_topics(timeout=10).topics
     ours = sorted(t for t in topics if t.startswith(scratch.prefix + "."))
     assert ours == sorted([f"{scratch.prefix}.offsets", f"{scratch.prefix}.cdc.dead-letter",
-                           scratch.topic("orders")])
+                           f"{scratch.prefix}.cdc.signals", scratch.topic("orders")])
     events = scratch.read_topic(scratch.topic("orders"), min_count=6)
     assert [e.value["op"] for e in events if e.value["op"] != "r"] == ["c"]
 
