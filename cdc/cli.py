@@ -40,7 +40,9 @@ def _fail(exc: Exception) -> None:
 @app.command()
 def run(config: Optional[Path] = ConfigOpt,
         metrics_port: Optional[int] = typer.Option(None, help="Serve Prometheus metrics on this port."),
-        quiet: bool = typer.Option(False, help="No snapshot progress bars.")) -> None:
+        quiet: bool = typer.Option(False, help="No snapshot progress bars."),
+        resnapshot: bool = typer.Option(False, help="Take a new initial snapshot and stream from it "
+                                        "(after the binlog at the stored position was purged).")) -> None:
     """Snapshot (first run) then stream the binlog into Kafka, until SIGTERM/SIGINT."""
     from cdc.capture import Capture
 
@@ -54,8 +56,8 @@ def run(config: Optional[Path] = ConfigOpt,
     capture = Capture(settings, on_commit=lambda off, n: log.debug("committed %d events up to %s", n, off.gtid))
     try:
         capture.prepare()
-        if capture.committed is None or not capture.committed.snapshot_completed:
-            if settings.capture.snapshot_mode != "never":
+        if resnapshot or capture.committed is None or not capture.committed.snapshot_completed:
+            if resnapshot or settings.capture.snapshot_mode != "never":
                 capture.snapshot(progress=not quiet)
         start = capture.start_position()
         log.info("capture %r running; Ctrl-C to stop", settings.capture.name)

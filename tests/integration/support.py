@@ -180,7 +180,7 @@ class CaptureProcess:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
         import os
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("PSSYNC_")}
@@ -189,7 +189,7 @@ class CaptureProcess:
             log.write(f"\n==== start {self.starts} ====\n")
             log.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "pssync", "cdc", "run", "--quiet", "--config", str(self.config)],
+                [sys.executable, "-m", "pssync", "cdc", "run", "--quiet", "--config", str(self.config), *extra],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def kill(self) -> None:

@@ -15,7 +15,7 @@ from cdc.capture import Capture, dead_letter_topic
 from cdc.errors import MissingPrivileges, PositionPurged, SourceMisconfigured
 from cdc.events import SourceInfo
 from cdc.offsets import OffsetStore, SourceOffset
-from tests.integration.support import CaptureThread
+from tests.integration.support import CaptureProcess, CaptureThread, wait_offset
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +67,7 @@ def test_unknown_table_in_include_list_is_named(scratch):
         Capture(scratch.settings(["orders", "no_such_table"])).prepare()
 
 
-def test_offset_no_longer_in_the_binlog_is_reported_with_the_remedy(scratch):
+def test_offset_no_longer_in_the_binlog_is_reported_with_the_remedy(scratch, tmp_path):
     settings = scratch.settings(["orders"])
     capture = Capture(settings)
     capture.prepare()
@@ -80,9 +80,21 @@ def test_offset_no_longer_in_the_binlog_is_reported_with_the_remedy(scratch):
     thread = CaptureThread(settings).__enter__()
     thread.thread.join(30)
     assert isinstance(thread.error, PositionPurged)
-    assert "0-4242-1" in str(thread.error) and "snapshot" in str(thread.error)
+    assert "0-4242-1" in str(thread.error) and "--resnapshot" in str(thread.error)
     thread.error = None
     thread.join()
+
+    # the remedy the message gives: a new snapshot, then streaming resumes
+    proc = CaptureProcess(settings, tmp_path)
+    proc.start("--resnapshot")
+    try:
+        wait_offset(settings, scratch.gtid_seq(), timeout=60)
+        scratch.sql("UPDATE ps_orders SET current_state=6 WHERE id_order=2")
+        wait_offset(settings, scratch.gtid_seq(), timeout=60)
+    finally:
+        assert proc.terminate() == 0, proc.log.read_text()[-2000:]
+    events = scratch.read_topic(scratch.topic("orders"), min_count=6)
+    assert [e.value["op"] for e in events] == ["r"] * 5 + ["u"]
 
 
 def test_unreachable_registry_fails_after_bounded_retries(scratch):
