@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pssync.settings import KafkaSettings
@@ -96,3 +97,40 @@ def is_fatal_fencing(exc: KafkaException) -> bool:
     # a produce() after fencing only reports the generic _FATAL code
     return err.fatal() or err.code() in (KafkaError._FATAL, KafkaError._FENCED,
                                          KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
+
+
+def read_compacted(settings: KafkaSettings, topic: str, timeout: float = 30.0) -> dict[bytes, bytes | None]:
+    """The last committed value of every key of a single-partition state topic (offsets,
+    cursors), read with read_committed from the start to the end. A missing topic reads empty."""
+    consumer = read_committed_consumer(settings, group_id="pssync-state-reader",
+                                       **{"enable.partition.eof": True})
+    latest: dict[bytes, bytes | None] = {}
+    try:
+        tp = TopicPartition(topic, 0)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                low, high = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
+                break
+            except KafkaException as exc:
+                code = exc.args[0].code()
+                if code in (KafkaError._UNKNOWN_PARTITION, KafkaError.UNKNOWN_TOPIC_OR_PART):
+                    return latest
+                retriable = exc.args[0].retriable() or code == KafkaError.NOT_LEADER_FOR_PARTITION
+                if not retriable or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)  # a new topic's leader is still being elected
+        if high <= low:
+            return latest
+        consumer.assign([TopicPartition(topic, 0, low)])
+        while True:
+            msg = consumer.poll(timeout)
+            if msg is None:
+                raise TimeoutError(f"state topic {topic} did not reach its end within {timeout}s")
+            if msg.error():
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    return latest
+                raise RuntimeError(f"reading {topic}: {msg.error()}")
+            latest[msg.key()] = msg.value()
+    finally:
+        consumer.close()

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import asdict, dataclass, replace
 
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
-
-from bus.kafka import read_committed_consumer
+from bus.kafka import read_compacted
 from pssync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -62,40 +59,8 @@ class OffsetStore:
 
     def load(self, timeout: float = 30.0) -> SourceOffset | None:
         """Last committed offset for this connector (read_committed, whole topic)."""
-        consumer = read_committed_consumer(self.kafka, group_id=f"pssync-offsets-reader",
-                                           **{"enable.partition.eof": True})
-        found: SourceOffset | None = None
-        try:
-            tp = TopicPartition(self.topic, 0)
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    low, high = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
-                    break
-                except KafkaException as exc:
-                    code = exc.args[0].code()
-                    if code in (KafkaError._UNKNOWN_PARTITION, KafkaError.UNKNOWN_TOPIC_OR_PART):
-                        return None  # the topic does not exist yet: never committed
-                    if not exc.args[0].retriable() and code != KafkaError.NOT_LEADER_FOR_PARTITION \
-                            or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)  # a new topic's leader is still being elected
-            if high <= low:
-                return None
-            consumer.assign([TopicPartition(self.topic, 0, low)])
-            while True:
-                msg = consumer.poll(timeout)
-                if msg is None:
-                    raise TimeoutError(f"offsets topic {self.topic} did not reach its end in {timeout}s")
-                if msg.error():
-                    if msg.error().code() == KafkaError._PARTITION_EOF:
-                        break
-                    raise RuntimeError(f"reading {self.topic}: {msg.error()}")
-                if msg.key() == self.key:
-                    found = SourceOffset.from_bytes(msg.value()) if msg.value() else None
-        finally:
-            consumer.close()
-        return found
+        raw = read_compacted(self.kafka, self.topic, timeout).get(self.key)
+        return SourceOffset.from_bytes(raw) if raw else None
 
     def record(self, offset: SourceOffset) -> tuple[str, bytes, bytes]:
         return self.topic, self.key, offset.to_bytes()

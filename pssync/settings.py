@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -116,6 +116,37 @@ class CaptureSettings(Section):
         return value
 
 
+class WebhookSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8090, ge=1, le=65535)
+    secret: SecretStr = Field(description="Shared HMAC secret; set it from PSSYNC_ERP__WEBHOOK__SECRET.")
+    erp: str = Field("webhook", description="Name recorded as the events' origin.")
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    tolerance_s: int = Field(300, ge=1, description="Accepted clock skew, also the replay window.")
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+
+class ErpSettings(Section):
+    kind: str = Field("tryton", description="Which adapter: see erp/registry.py.")
+    name: str = Field("erp", description="Identity of this ERP's capture: transactional id, offsets key.")
+    topic_prefix: str = Field("", description="Prefix for erp.* topics (empty: erp.stock, ...).")
+    offsets_topic: str = "pssync.erp.offsets"
+    poll_interval_s: float = Field(2.0, gt=0)
+    overlap_s: float = Field(120.0, ge=0, description="Re-read window for rows committed late.")
+    page_size: int = Field(500, ge=1)
+    kinds: list[Literal["stock", "price", "product", "order_status", "shipment"]] = Field(
+        default_factory=lambda: ["stock", "price", "product", "order_status", "shipment"])
+    webhook: WebhookSettings | None = None
+    tryton: dict[str, Any] = Field(default_factory=dict)
+    oracle_fusion: dict[str, Any] = Field(default_factory=dict)
+    infor: dict[str, Any] = Field(default_factory=dict)
+    rest: dict[str, Any] = Field(default_factory=dict)
+
+    def options(self) -> dict[str, Any]:
+        return dict(getattr(self, self.kind, None) or {})
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PSSYNC_", env_nested_delimiter="__", extra="forbid"
@@ -125,6 +156,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
+    erp: ErpSettings = Field(default_factory=ErpSettings)
 
     @classmethod
     def settings_customise_sources(

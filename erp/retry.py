@@ -1,0 +1,44 @@
+"""Retrying transient ERP errors: capped exponential backoff with full jitter, never shorter than
+the ERP's Retry-After, bounded in attempts."""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from erp.errors import TransientErpError
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.2
+    max_delay: float = 30.0
+    max_retry_after: float = 300.0
+
+    def delay(self, attempt: int, error: TransientErpError) -> float:
+        backoff = random.uniform(0, min(self.max_delay, self.base_delay * 2 ** attempt))
+        if error.retry_after is not None:
+            return max(backoff, min(error.retry_after, self.max_retry_after))
+        return backoff
+
+
+def with_retries(fn: Callable[[], T], policy: RetryPolicy = RetryPolicy(),
+                 sleep: Callable[[float], None] = time.sleep, what: str = "ERP call") -> T:
+    for attempt in range(policy.attempts):
+        try:
+            return fn()
+        except TransientErpError as exc:
+            if attempt + 1 >= policy.attempts:
+                raise
+            pause = policy.delay(attempt, exc)
+            log.warning("%s failed (%s); retry %d/%d in %.2fs", what, exc, attempt + 1,
+                        policy.attempts - 1, pause)
+            sleep(pause)
+    raise AssertionError("unreachable")

@@ -1,0 +1,212 @@
+"""Receiver for ERPs that push changes. Each request is authenticated with an HMAC-SHA256
+signature over ``<timestamp>.<body>`` (headers X-Pssync-Timestamp, X-Pssync-Signature:
+sha256=<hex>), validated, written to the same erp.* topics as polled changes, and acknowledged
+(202) only once Kafka has acknowledged the event. Anything else is refused with the reason and
+nothing is written. Serve it behind TLS, or give it a certificate (``tls_cert``/``tls_key``)."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import ssl
+import time
+from decimal import Decimal
+from typing import Any, Literal
+
+from aiohttp import web
+from confluent_kafka import KafkaError, Producer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bus.registry import Registry
+from erp.base import Change, ChangeKind, OrderStatus, Price, Product, Shipment, StockLevel
+from erp.topics import ErpEncoders, topic_name
+from pssync.settings import Settings, WebhookSettings
+
+log = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-Pssync-Signature"
+TIMESTAMP_HEADER = "X-Pssync-Timestamp"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(min_length=1, max_length=200)
+
+
+class StockEvent(_Event):
+    sku: str = Field(min_length=1)
+    erp_product_id: str
+    quantity: Decimal
+    on_hand: Decimal | None = None
+    warehouse: str
+    as_of: dt.datetime
+
+
+class PriceEvent(_Event):
+    sku: str = Field(min_length=1)
+    erp_product_id: str
+    list_price: Decimal = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+    changed_at: dt.datetime
+
+
+class ProductEvent(_Event):
+    sku: str = Field(min_length=1)
+    erp_product_id: str
+    name: str
+    active: bool
+    changed_at: dt.datetime
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class OrderStatusEvent(_Event):
+    erp_order_id: str = Field(min_length=1)
+    shop_reference: str | None = None
+    state: str
+    changed_at: dt.datetime
+
+
+class ShipmentEvent(_Event):
+    erp_shipment_id: str = Field(min_length=1)
+    erp_order_id: str | None = None
+    shop_reference: str | None = None
+    state: str
+    tracking_number: str | None = None
+    carrier: str | None = None
+    changed_at: dt.datetime
+
+
+PAYLOADS: dict[str, tuple[ChangeKind, type[_Event]]] = {
+    "stock": ("stock", StockEvent), "prices": ("price", PriceEvent),
+    "products": ("product", ProductEvent), "order-status": ("order_status", OrderStatusEvent),
+    "shipments": ("shipment", ShipmentEvent),
+}
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def to_change(kind: ChangeKind, event: _Event) -> Change:
+    data = event.model_dump(exclude={"event_id"})
+    for name in ("as_of", "changed_at"):
+        if name in data:
+            data[name] = _utc(data[name])
+    record: Any
+    if kind == "stock":
+        record, key, ts = StockLevel(**data), data["sku"], data["as_of"]
+    elif kind == "price":
+        record, key, ts = Price(**data), data["sku"], data["changed_at"]
+    elif kind == "product":
+        record, key, ts = Product(**data), data["sku"], data["changed_at"]
+    elif kind == "order_status":
+        record, key, ts = OrderStatus(**data), data["erp_order_id"], data["changed_at"]
+    else:
+        record, key, ts = Shipment(**data), data["erp_shipment_id"], data["changed_at"]
+    return Change(kind, key, record, ts, event.event_id, f"webhook:{event.event_id}")
+
+
+class WebhookReceiver:
+    def __init__(self, settings: Settings, hook: WebhookSettings, registry: Registry | None = None) -> None:
+        self.settings = settings
+        self.hook = hook
+        self.encoders = ErpEncoders(registry or Registry(settings.registry), settings.erp.topic_prefix)
+        self.producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers,
+                                  **settings.kafka.client_config, "enable.idempotence": True,
+                                  "acks": "all", "linger.ms": 1, "partitioner": "murmur2_random"})
+        self._poller: asyncio.Task | None = None
+
+    def app(self) -> web.Application:
+        application = web.Application(client_max_size=self.hook.max_body_bytes)
+        application.router.add_post("/webhooks/{kind}", self.handle)
+        application.router.add_get("/healthz", lambda _: web.json_response({"status": "ok"}))
+        application.on_startup.append(self._start)
+        application.on_cleanup.append(self._stop)
+        return application
+
+    async def _start(self, _: web.Application) -> None:
+        async def serve_callbacks() -> None:
+            while True:
+                self.producer.poll(0)
+                await asyncio.sleep(0.005)
+        self._poller = asyncio.create_task(serve_callbacks())
+
+    async def _stop(self, _: web.Application) -> None:
+        if self._poller:
+            self._poller.cancel()
+        self.producer.flush(10)
+
+    @staticmethod
+    def refuse(status: int, reason: str) -> web.Response:
+        log.warning("webhook refused (%d): %s", status, reason)
+        return web.json_response({"status": "refused", "reason": reason}, status=status)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        kind_name = request.match_info["kind"]
+        if kind_name not in PAYLOADS:
+            return self.refuse(404, f"unknown event kind {kind_name!r}; expected one of {sorted(PAYLOADS)}")
+        if request.content_length is not None and request.content_length > self.hook.max_body_bytes:
+            return self.refuse(413, f"body of {request.content_length} bytes exceeds {self.hook.max_body_bytes}")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self.refuse(413, f"body exceeds {self.hook.max_body_bytes} bytes")
+        timestamp = request.headers.get(TIMESTAMP_HEADER, "")
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > self.hook.tolerance_s:
+            return self.refuse(401, f"missing or stale {TIMESTAMP_HEADER} (allowed skew {self.hook.tolerance_s}s)")
+        expected = sign(self.hook.secret.get_secret_value(), timestamp, body)
+        if not hmac.compare_digest(expected, signature):
+            return self.refuse(401, f"bad {SIGNATURE_HEADER}: HMAC-SHA256 of '<timestamp>.<body>' does not match")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return self.refuse(400, f"malformed JSON: {exc}")
+        kind, model = PAYLOADS[kind_name]
+        try:
+            event = model.model_validate(payload)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}"
+                                 for e in exc.errors())
+            return self.refuse(422, f"invalid {kind_name} event: {problems}")
+        change = to_change(kind, event)
+        topic, key, value = self.encoders.encode(change, self.hook.erp)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future = loop.create_future()
+
+        def delivered(err: KafkaError | None, msg: Any) -> None:
+            loop.call_soon_threadsafe(
+                lambda: done.done() or done.set_result((err, msg.partition() if msg else None,
+                                                        msg.offset() if msg else None)))
+
+        self.producer.produce(topic, key=key, value=value, on_delivery=delivered,
+                              headers=[("pssync.event_id", event.event_id.encode())])
+        try:
+            err, partition, offset = await asyncio.wait_for(done, timeout=30)
+        except asyncio.TimeoutError:
+            return self.refuse(503, "Kafka did not acknowledge the event in 30s; retry later")
+        if err is not None:
+            return self.refuse(503, f"Kafka refused the event ({err.str()}); retry later")
+        return web.json_response({"status": "accepted", "topic": topic, "partition": partition,
+                                  "offset": offset, "event_id": event.event_id}, status=202)
+
+
+def ssl_context(hook: WebhookSettings) -> ssl.SSLContext | None:
+    if not hook.tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(hook.tls_cert, hook.tls_key)
+    return context
+
+
+def serve(settings: Settings, hook: WebhookSettings) -> None:
+    receiver = WebhookReceiver(settings, hook)
+    web.run_app(receiver.app(), host=hook.host, port=hook.port, ssl_context=ssl_context(hook),
+                print=lambda msg: log.info(msg))

@@ -1,0 +1,122 @@
+"""The webhook receiver over real HTTP, writing to the real Kafka and registry."""
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+from aiohttp import web
+from confluent_kafka import Consumer, TopicPartition
+
+from erp.topics import topic_name
+from erp.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookReceiver, sign
+from pssync.settings import WebhookSettings
+
+pytestmark = pytest.mark.integration
+SECRET = "s3cret-for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def receiver(scratch):
+    settings = scratch.settings()
+    settings.erp.topic_prefix = scratch.prefix
+    from bus.kafka import ensure_topics
+    from erp.topics import TOPICS
+    ensure_topics(settings.kafka, {topic_name(scratch.prefix, k): {} for k in TOPICS})
+    hook = WebhookSettings(port=free_port(), secret=SECRET, erp="acme", max_body_bytes=4096)
+    app_receiver = WebhookReceiver(settings, hook)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app_receiver.app())
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, hook.host, hook.port).start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    base = f"http://{hook.host}:{hook.port}"
+    for _ in range(100):
+        try:
+            httpx.get(base + "/healthz")
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield base, settings
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def post(base: str, path: str, body: bytes, *, secret: str = SECRET, ts: int | None = None) -> httpx.Response:
+    stamp = str(ts if ts is not None else int(time.time()))
+    return httpx.post(base + path, content=body, headers={
+        TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign(secret, stamp, body),
+        "Content-Type": "application/json"})
+
+
+def end_offset(settings, topic: str) -> int:
+    c = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers, "group.id": "wm"})
+    try:
+        return c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10, cached=False)[1]
+    finally:
+        c.close()
+
+
+STOCK = {"event_id": "evt-1", "sku": "demo_1-1", "erp_product_id": "17", "quantity": "298",
+         "warehouse": "WH", "as_of": "2026-11-22T10:00:00Z"}
+
+
+def test_signed_event_is_acknowledged_after_it_is_durable_in_kafka(receiver, scratch):
+    base, settings = receiver
+    response = post(base, "/webhooks/stock", json.dumps(STOCK).encode())
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["topic"] == topic_name(scratch.prefix, "stock")
+    events = scratch.read_topic(body["topic"], min_count=1)
+    assert len(events) == 1 and events[0].offset == body["offset"]
+    value = events[0].value
+    assert value["sku"] == "demo_1-1" and str(value["quantity"]) == "298.0000"
+    assert value["mode"] == "delta" and value["erp"] == "acme" and value["version"] == "webhook:evt-1"
+
+
+@pytest.mark.parametrize("case,status,reason", [
+    ("bad signature", 401, "bad X-Pssync-Signature"),
+    ("stale timestamp", 401, "stale X-Pssync-Timestamp"),
+    ("malformed json", 400, "malformed JSON"),
+    ("invalid payload", 422, "quantity"),
+    ("oversized body", 413, "exceeds 4096"),
+    ("unknown kind", 404, "unknown event kind"),
+])
+def test_bad_requests_are_refused_with_a_reason_and_nothing_is_written(receiver, scratch, case, status, reason):
+    base, settings = receiver
+    topic = topic_name(scratch.prefix, "stock")
+    before = end_offset(settings, topic)
+    body = json.dumps(STOCK).encode()
+    if case == "bad signature":
+        response = post(base, "/webhooks/stock", body, secret="wrong")
+    elif case == "stale timestamp":
+        response = post(base, "/webhooks/stock", body, ts=int(time.time()) - 3600)
+    elif case == "malformed json":
+        response = post(base, "/webhooks/stock", b'{"sku": "demo_1-1",')
+    elif case == "invalid payload":
+        response = post(base, "/webhooks/stock", json.dumps({**STOCK, "quantity": "lots"}).encode())
+    elif case == "oversized body":
+        response = post(base, "/webhooks/stock", json.dumps({**STOCK, "warehouse": "W" * 8000}).encode())
+    else:
+        response = post(base, "/webhooks/invoices", body)
+    assert response.status_code == status, response.text
+    assert reason in response.json()["reason"]
+    time.sleep(0.3)
+    assert end_offset(settings, topic) == before
