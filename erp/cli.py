@@ -1,0 +1,158 @@
+"""``pssync erp``: capture ERP changes, take stock snapshots, receive webhooks, edit the mapping."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bus.kafka import BrokerUnavailable, Fenced
+from bus.registry import RegistryError
+from erp.errors import ErpError
+from pssync.settings import ConfigError, Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True)
+mapping_app = typer.Typer(no_args_is_help=True, help="The PrestaShop <-> ERP product mapping table.")
+app.add_typer(mapping_app, name="mapping")
+log = logging.getLogger("pssync.erp")
+ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (env PSSYNC_* overrides it).")
+FAILURES = (ConfigError, ErpError, BrokerUnavailable, RegistryError, Fenced)
+
+
+def _settings(config: Optional[Path]) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1) from None
+
+
+def _adapter(settings: Settings):
+    from erp.registry import build_adapter
+
+    return build_adapter(settings.erp.kind, settings.erp.options())
+
+
+@app.command()
+def poll(config: Optional[Path] = ConfigOpt) -> None:
+    """Capture the ERP's changes into the erp.* topics until SIGTERM/SIGINT."""
+    from erp.poller import ErpPoller
+
+    settings = _settings(config)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    poller = None
+    try:
+        poller = ErpPoller(settings, _adapter(settings))
+        poller.run(stop)
+    except FAILURES as exc:
+        _fail(exc)
+    finally:
+        if poller is not None:
+            poller.close()
+
+
+@app.command("snapshot-stock")
+def snapshot_stock(config: Optional[Path] = ConfigOpt) -> None:
+    """Publish a full stock snapshot (self-correcting downstream)."""
+    from erp.poller import ErpPoller
+
+    settings = _settings(config)
+    poller = None
+    try:
+        poller = ErpPoller(settings, _adapter(settings))
+        poller.prepare()
+        typer.echo(f"stock snapshot {poller.snapshot_stock()} published")
+    except FAILURES as exc:
+        _fail(exc)
+    finally:
+        if poller is not None:
+            poller.close()
+
+
+@app.command()
+def webhook(config: Optional[Path] = ConfigOpt) -> None:
+    """Serve the webhook receiver for ERPs that push (settings: erp.webhook)."""
+    from erp.webhook import serve
+
+    settings = _settings(config)
+    if settings.erp.webhook is None:
+        _fail(ConfigError("erp.webhook is not configured (at least erp.webhook.secret, "
+                          "e.g. PSSYNC_ERP__WEBHOOK__SECRET)"))
+    serve(settings, settings.erp.webhook)
+
+
+@mapping_app.command("load")
+def mapping_load(config: Optional[Path] = ConfigOpt) -> None:
+    """Map every ERP SKU that names exactly one shop product or combination; report the rest."""
+    from cdc.database import connect
+    from erp.mapping import ErpItem, load_from_catalogue
+
+    settings = _settings(config)
+    try:
+        adapter = _adapter(settings)
+        items, since, after = [], None, ""
+        while True:
+            page = adapter.changes("product", since, after, 500)
+            items += [ErpItem(c.key, c.record.erp_product_id) for c in page]
+            if len(page) < 500:
+                break
+            since, after = page[-1].ts, page[-1].row_id
+        adapter.close()
+        conn = connect(settings.mysql)
+        conn.autocommit(False)
+        report = load_from_catalogue(conn, settings.mysql.table_prefix, settings.erp.name,
+                                     {i.sku: i for i in items}.values())
+        conn.close()
+    except FAILURES as exc:
+        _fail(exc)
+    typer.echo(f"mapped {len(report.mapped)} SKUs; kept {len(report.kept_manual)} manual mappings")
+    for item in report.unknown:
+        typer.echo(f"unknown SKU (no shop product or combination): {item.sku} (ERP id {item.erp_product_id})")
+    for sku, found in report.ambiguous.items():
+        typer.echo(f"ambiguous SKU, not mapped: {sku} matches {found}")
+
+
+@mapping_app.command("set")
+def mapping_set(id_product: int = typer.Option(...), id_product_attribute: int = typer.Option(0),
+                sku: str = typer.Option(...), erp_product_id: str = typer.Option(...),
+                config: Optional[Path] = ConfigOpt) -> None:
+    """Map one shop product/combination to an ERP SKU by hand (kept across catalogue loads)."""
+    from cdc.database import connect
+    from erp.mapping import Mapping, set_mapping
+
+    settings = _settings(config)
+    conn = connect(settings.mysql)
+    set_mapping(conn, Mapping(settings.erp.name, id_product, id_product_attribute, sku, erp_product_id, "manual"))
+    conn.close()
+    typer.echo(f"mapped product {id_product}/{id_product_attribute} to {sku}")
+
+
+@mapping_app.command("show")
+def mapping_show(config: Optional[Path] = ConfigOpt,
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the mapping table."""
+    from dataclasses import asdict
+
+    from cdc.database import connect
+    from erp.mapping import all_mappings
+
+    settings = _settings(config)
+    conn = connect(settings.mysql)
+    rows = all_mappings(conn, settings.erp.name)
+    conn.close()
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r.id_product:>6} {r.id_product_attribute:>6}  {r.sku:<24} {r.erp_product_id:<10} {r.source}")

@@ -1,0 +1,371 @@
+"""Tryton (8.x) over JSON-RPC. Facts relied on: login with ``common.db.login`` then
+``Authorization: Session base64(login:uid:token)``; calls are ``model.<name>.<method>`` with the
+user context as last parameter; Decimal/datetime travel as ``{"__class__": ...}`` objects;
+timestamps are naive UTC; the server runs no on_change over RPC, so sales are sent complete;
+a confirmed sale is cancelled by going back to draft first; stock changes bump no product
+timestamp, so the stock feed follows ``stock.move``. The shipment ``reference`` field (the
+external identifier of a shipment) carries the carrier's tracking number."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import itertools
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from erp.base import (Address, Change, ChangeKind, Customer, OrderStatus, Price, Product,
+                      SalesOrder, SalesOrderResult, Shipment, StockLevel, StockPage)
+from erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
+from erp.http import parse_retry_after
+from erp.retry import RetryPolicy, with_retries
+
+UTC = dt.timezone.utc
+_ids = itertools.count(1)
+
+
+def encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"__class__": "Decimal", "decimal": str(value)}
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+        return {"__class__": "datetime", "year": value.year, "month": value.month, "day": value.day,
+                "hour": value.hour, "minute": value.minute, "second": value.second,
+                "microsecond": value.microsecond}
+    if isinstance(value, dt.date):
+        return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: encode(v) for k, v in value.items()}
+    return value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        cls = value.get("__class__")
+        if cls == "Decimal":
+            return Decimal(value["decimal"])
+        if cls == "datetime":
+            return dt.datetime(value["year"], value["month"], value["day"], value["hour"],
+                               value["minute"], value["second"], value.get("microsecond", 0), tzinfo=UTC)
+        if cls == "date":
+            return dt.date(value["year"], value["month"], value["day"])
+        if cls == "bytes":
+            return base64.b64decode(value["base64"])
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def _pad(n: int) -> str:
+    return f"{n:012d}"
+
+
+def _naive(value: dt.datetime | None) -> dt.datetime | None:
+    return value.astimezone(UTC).replace(tzinfo=None) if value and value.tzinfo else value
+
+
+class TrytonAdapter:
+    name = "tryton"
+
+    class Settings(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        url: str = "http://127.0.0.1:8000"
+        database: str = "tryton"
+        user: str = "admin"
+        password: SecretStr = SecretStr("admin")
+        warehouse: str | None = Field(None, description="Warehouse code; default: the first warehouse.")
+        timeout: float = Field(30, gt=0)
+        attempts: int = Field(5, ge=1)
+
+    def __init__(self, settings: "TrytonAdapter.Settings", transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings
+        self.http = httpx.Client(base_url=settings.url, timeout=settings.timeout, transport=transport)
+        self.retry = RetryPolicy(attempts=settings.attempts)
+        self._auth: str | None = None
+        self._context: dict[str, Any] = {}
+        self._warehouse: int | None = None
+        self._currency: str | None = None
+
+    # ---- JSON-RPC ---------------------------------------------------------------------------
+    def _post(self, method: str, params: list[Any], auth: bool = True) -> Any:
+        headers = {"Authorization": self._auth} if auth and self._auth else {}
+        try:
+            response = self.http.post(f"/{self.settings.database}/", headers=headers,
+                                      json={"id": next(_ids), "method": method, "params": encode(params)})
+        except httpx.TimeoutException as exc:
+            raise TransientErpError(self.name, f"{method} timed out") from exc
+        except httpx.TransportError as exc:
+            raise TransientErpError(self.name, f"{method}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code == 401 and auth:
+            self._auth = None
+            raise TransientErpError(self.name, f"{method}: session expired (401)", status=401)
+        if response.status_code in (429, 503) or response.status_code >= 500:
+            raise TransientErpError(self.name, f"{method}: HTTP {response.status_code}",
+                                    status=response.status_code,
+                                    retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        if response.status_code >= 400:
+            raise PermanentErpError(self.name, f"{method}: HTTP {response.status_code}: {response.text[:300]}",
+                                    status=response.status_code)
+        body = response.json()
+        if body.get("error"):
+            raise self._error(method, body["error"])
+        return decode(body.get("result"))
+
+    def _error(self, method: str, error: Any) -> Exception:
+        kind = error[0] if isinstance(error, list) and error else str(error)
+        detail = error[1] if isinstance(error, list) and len(error) > 1 else ""
+        if isinstance(detail, list):
+            detail = " ".join(str(d) for d in detail if d)
+        if kind in ("ConcurrencyException", "TooManyRequests", "DatabaseOperationalError"):
+            return TransientErpError(self.name, f"{method}: {kind}: {detail}", code=kind)
+        if kind in ("NotLogged", "LoginException"):
+            self._auth = None
+            return TransientErpError(self.name, f"{method}: {kind}", code=kind)
+        return PermanentErpError(self.name, f"{method}: {kind}: {detail}", code=kind)
+
+    def _login(self) -> None:
+        s = self.settings
+        result = self._post("common.db.login",
+                            [s.user, {"password": s.password.get_secret_value()}, "en"], auth=False)
+        if not result:
+            raise PermanentErpError(self.name, f"login refused for user {s.user!r}", code="auth")
+        uid, token = result[0], result[1]
+        self._auth = "Session " + base64.b64encode(f"{s.user}:{uid}:{token}".encode()).decode()
+        self._context = self._post("model.res.user.get_preferences", [True, {}])
+
+    def call(self, model: str, method: str, *args: Any, context: dict[str, Any] | None = None) -> Any:
+        def once() -> Any:
+            if self._auth is None:
+                self._login()
+            return self._post(f"model.{model}.{method}", [*args, {**self._context, **(context or {})}])
+        return with_retries(once, self.retry, what=f"tryton {model}.{method}")
+
+    def search_read(self, model: str, domain: list, fields: list[str], *, limit: int | None = None,
+                    offset: int = 0, order: list | None = None, context: dict | None = None) -> list[dict]:
+        return self.call(model, "search_read", domain, offset, limit, order, fields, context=context)
+
+    # ---- reference data ---------------------------------------------------------------------
+    @property
+    def warehouse(self) -> int:
+        if self._warehouse is None:
+            domain: list = [("type", "=", "warehouse")]
+            if self.settings.warehouse:
+                domain.append(("code", "=", self.settings.warehouse))
+            found = self.search_read("stock.location", domain, ["id"], limit=1, order=[("id", "ASC")])
+            if not found:
+                raise PermanentErpError(self.name, f"no warehouse {self.settings.warehouse or ''} in Tryton")
+            self._warehouse = found[0]["id"]
+        return self._warehouse
+
+    @property
+    def currency(self) -> str:
+        if self._currency is None:
+            company = self._context.get("company") or (self.call("res.user", "get_preferences", True) or {}).get("company")
+            rows = self.search_read("company.company", [("id", "=", company)], ["currency.code"])
+            self._currency = rows[0]["currency."]["code"] if rows and rows[0].get("currency.") else "EUR"
+        return self._currency
+
+    def _levels(self, product_ids: list[int]) -> dict[int, tuple[str, Decimal, Decimal]]:
+        rows = self.search_read("product.product", [("id", "in", product_ids)],
+                                ["code", "quantity", "forecast_quantity"],
+                                context={"locations": [self.warehouse], "with_childs": True})
+        return {r["id"]: (r["code"] or "", Decimal(str(r["forecast_quantity"])), Decimal(str(r["quantity"])))
+                for r in rows}
+
+    # ---- change feeds -----------------------------------------------------------------------
+    def _keyset(self, model: str, since: dt.datetime | None, after_id: str, fields: list[str],
+                limit: int, extra: list | None = None) -> list[tuple[dt.datetime, dict]]:
+        """Rows of ``model`` after (since, after_id) by (coalesce(write_date, create_date), id)."""
+        after = int(after_id.split("-")[0]) if after_id else 0
+        base = list(extra or [])
+        fields = sorted(set(fields) | {"id", "create_date", "write_date"})
+        since_n = _naive(since)
+        if since_n is None:
+            created = [*base, ("write_date", "=", None)]
+            written = [*base, ("write_date", "!=", None)]
+        else:
+            created = [*base, ("write_date", "=", None), ["OR", ("create_date", ">", since_n),
+                                                          [("create_date", "=", since_n), ("id", ">", after)]]]
+            written = [*base, ["OR", ("write_date", ">", since_n),
+                               [("write_date", "=", since_n), ("id", ">", after)]]]
+        rows = self.search_read(model, created, fields, limit=limit, order=[("create_date", "ASC"), ("id", "ASC")])
+        rows += self.search_read(model, written, fields, limit=limit, order=[("write_date", "ASC"), ("id", "ASC")])
+        keyed = [((r["write_date"] or r["create_date"]), r) for r in rows]
+        keyed.sort(key=lambda item: (item[0], item[1]["id"]))
+        return keyed[:limit]
+
+    def changes(self, kind: ChangeKind, since: dt.datetime | None, after_id: str,
+                limit: int = 500) -> list[Change]:
+        if kind == "stock":
+            return self._stock_changes(since, after_id, limit)
+        if kind in ("price", "product"):
+            return self._catalogue_changes(kind, since, after_id, limit)
+        if kind == "order_status":
+            rows = self._keyset("sale.sale", since, after_id, ["reference", "state", "number"], limit)
+            return [Change("order_status", str(r["id"]),
+                           OrderStatus(str(r["id"]), r["reference"], r["state"], ts),
+                           ts, _pad(r["id"]), f"sale.sale:{r['id']}:{ts.isoformat()}") for ts, r in rows]
+        if kind == "shipment":
+            return self._shipment_changes(since, after_id, limit)
+        raise ValueError(f"unknown change kind {kind!r}")
+
+    def _stock_changes(self, since: dt.datetime | None, after_id: str, limit: int) -> list[Change]:
+        moves = self._keyset("stock.move", since, after_id, ["product"], limit)
+        levels = self._levels(sorted({m["product"] for _, m in moves})) if moves else {}
+        out = []
+        for ts, move in moves:
+            code, available, on_hand = levels.get(move["product"], ("", Decimal(0), Decimal(0)))
+            if not code:
+                continue
+            record = StockLevel(code, str(move["product"]), available, str(self.warehouse), ts, on_hand)
+            out.append(Change("stock", code, record, ts, _pad(move["id"]),
+                              f"stock.move:{move['id']}:{ts.isoformat()}"))
+        return out
+
+    def _catalogue_changes(self, kind: ChangeKind, since: dt.datetime | None, after_id: str,
+                           limit: int) -> list[Change]:
+        templates = self._keyset("product.template", since, after_id,
+                                 ["name", "list_price", "active", "products"], limit,
+                                 extra=[("active", "in", [True, False])])
+        product_ids = [p for _, t in templates for p in t["products"]]
+        products = {r["id"]: r for r in self.search_read(
+            "product.product", [("id", "in", product_ids), ("active", "in", [True, False])],
+            ["code", "active"])} if product_ids else {}
+        out: list[Change] = []
+        for ts, template in templates:
+            for pid in template["products"]:
+                product = products.get(pid)
+                if not product or not product["code"]:
+                    continue
+                code = product["code"]
+                version = f"product.template:{template['id']}:{ts.isoformat()}:{pid}"
+                if kind == "price":
+                    record: Any = Price(code, str(pid), Decimal(str(template["list_price"] or 0)), self.currency, ts)
+                else:
+                    record = Product(code, str(pid), template["name"],
+                                     bool(template["active"] and product["active"]), ts)
+                out.append(Change(kind, code, record, ts, _pad(template["id"]), version))
+        return out
+
+    def _shipment_changes(self, since: dt.datetime | None, after_id: str, limit: int) -> list[Change]:
+        rows = self._keyset("stock.shipment.out", since, after_id, ["number", "reference", "state"], limit)
+        ids = [r["id"] for _, r in rows]
+        sales = self.search_read("sale.sale", [("shipments", "in", ids)], ["reference", "shipments"]) if ids else []
+        by_shipment = {s: sale for sale in sales for s in sale["shipments"]}
+        out = []
+        for ts, r in rows:
+            sale = by_shipment.get(r["id"])
+            record = Shipment(str(r["id"]), str(sale["id"]) if sale else None,
+                              sale["reference"] if sale else None, r["state"], r["reference"] or None,
+                              None, ts)
+            out.append(Change("shipment", str(r["id"]), record, ts, _pad(r["id"]),
+                              f"stock.shipment.out:{r['id']}:{ts.isoformat()}"))
+        return out
+
+    def stock_snapshot(self, page: str | None = None, page_size: int = 500) -> StockPage:
+        offset = int(page or 0)
+        rows = self.search_read("product.product", [("type", "=", "goods")],
+                                ["code", "quantity", "forecast_quantity"], limit=page_size, offset=offset,
+                                order=[("id", "ASC")],
+                                context={"locations": [self.warehouse], "with_childs": True})
+        now = dt.datetime.now(UTC)
+        levels = [StockLevel(r["code"], str(r["id"]), Decimal(str(r["forecast_quantity"])),
+                             str(self.warehouse), now, Decimal(str(r["quantity"])))
+                  for r in rows if r["code"]]
+        return StockPage(levels, str(offset + page_size) if len(rows) == page_size else None)
+
+    # ---- sales orders -----------------------------------------------------------------------
+    def _sale(self, shop_reference: str) -> dict | None:
+        found = self.search_read("sale.sale", [("reference", "=", shop_reference)],
+                                 ["id", "state"], order=[("id", "ASC")])
+        live = [s for s in found if s["state"] != "cancelled"]
+        return (live or found or [None])[0]
+
+    def find_sales_order(self, shop_reference: str) -> str | None:
+        sale = self._sale(shop_reference)
+        return str(sale["id"]) if sale else None
+
+    def _party(self, customer: Customer) -> int:
+        found = self.search_read("party.party", [("code", "=", customer.external_id)], ["id"])
+        if found:
+            return found[0]["id"]
+        values: dict[str, Any] = {"name": customer.name, "code": customer.external_id}
+        if customer.email:
+            values["contact_mechanisms"] = [["create", [{"type": "email", "value": customer.email}]]]
+        return self.call("party.party", "create", [values])[0]
+
+    def _address(self, party: int, address: Address) -> int:
+        countries = self.search_read("country.country", [("code", "=", address.country_code.upper())], ["id"])
+        if not countries:
+            raise PermanentErpError(self.name, f"unknown country code {address.country_code!r}", code="validation")
+        street = "\n".join(filter(None, [address.street, address.street2]))
+        found = self.search_read("party.address", [("party", "=", party), ("street", "=", street),
+                                                   ("postal_code", "=", address.postal_code),
+                                                   ("city", "=", address.city)], ["id"])
+        if found:
+            return found[0]["id"]
+        return self.call("party.address", "create", [{
+            "party": party, "party_name": address.name, "street": street,
+            "postal_code": address.postal_code, "city": address.city, "country": countries[0]["id"]}])[0]
+
+    def create_sales_order(self, order: SalesOrder) -> SalesOrderResult:
+        existing = self._sale(order.shop_reference)
+        if existing and existing["state"] != "cancelled":
+            self._advance(existing)
+            return SalesOrderResult(str(existing["id"]), False)
+        skus = sorted({line.sku for line in order.lines})
+        products = {p["code"]: p for p in self.search_read(
+            "product.product", [("code", "in", skus)], ["id", "code", "default_uom"])}
+        unknown = [s for s in skus if s not in products]
+        if unknown:
+            raise UnknownProduct(self.name, f"order {order.shop_reference}: unknown product code(s) "
+                                            f"{', '.join(unknown)}", code="unknown_product")
+        currencies = self.search_read("currency.currency", [("code", "=", order.currency)], ["id"])
+        if not currencies:
+            raise PermanentErpError(self.name, f"order {order.shop_reference}: unknown currency "
+                                               f"{order.currency}", code="validation")
+        party = self._party(order.customer)
+        lines = [{"type": "line", "product": products[l.sku]["id"], "quantity": float(l.quantity),
+                  "unit": products[l.sku]["default_uom"], "unit_price": l.unit_price,
+                  "description": l.description or l.sku}
+                 for l in order.lines]
+        sale_id = self.call("sale.sale", "create", [{
+            "party": party, "reference": order.shop_reference, "currency": currencies[0]["id"],
+            "invoice_address": self._address(party, order.invoice_address),
+            "shipment_address": self._address(party, order.shipment_address),
+            "warehouse": self.warehouse, "sale_date": order.ordered_at.date(),
+            "description": f"Shop order {order.shop_reference}", "comment": order.comment,
+            "lines": [["create", lines]]}])[0]
+        self._advance({"id": sale_id, "state": "draft"})
+        return SalesOrderResult(str(sale_id), True)
+
+    def _advance(self, sale: dict) -> None:
+        """Bring a sale created by us to 'confirmed' (also after a crash between the steps)."""
+        if sale["state"] == "draft":
+            self.call("sale.sale", "quote", [sale["id"]])
+            sale = {**sale, "state": "quotation"}
+        if sale["state"] == "quotation":
+            self.call("sale.sale", "confirm", [sale["id"]])
+
+    def cancel_sales_order(self, shop_reference: str) -> str:
+        sale = self._sale(shop_reference)
+        if sale is None:
+            raise NotFound(self.name, f"no sale with reference {shop_reference!r}", code="not_found")
+        state = sale["state"]
+        if state == "cancelled":
+            return str(sale["id"])
+        if state in ("processing", "done"):
+            raise PermanentErpError(self.name, f"sale {sale['id']} ({shop_reference}) is {state}: its "
+                                               "shipments must be cancelled in Tryton first", code="state")
+        if state == "confirmed":
+            self.call("sale.sale", "draft", [sale["id"]])
+        self.call("sale.sale", "cancel", [sale["id"]])
+        return str(sale["id"])
+
+    def close(self) -> None:
+        self.http.close()
