@@ -17,6 +17,7 @@ from pymysqlreplication.event import (
 )
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
+from cdc import binlog_speedups
 from cdc.columns import TableDef, table_from_binlog
 from cdc.errors import DisplacedByAnotherReader, MissingPrivileges, PositionPurged, SourceMisconfigured
 
@@ -76,6 +77,7 @@ class BinlogReader:
         self.server_id = server_id
         self._position = parse_position(start_gtid)
         self._table_defs: dict[tuple, TableDef] = {}
+        self._by_table_obj: dict[int, tuple[Any, TableDef]] = {}
         self._stream = BinLogStreamReader(
             connection_settings=connection,
             server_id=server_id,
@@ -86,7 +88,7 @@ class BinlogReader:
             only_schemas=[database],
             only_tables=tables,
             only_events=[MariadbGtidEvent, XidEvent, QueryEvent, WriteRowsEvent, UpdateRowsEvent,
-                         DeleteRowsEvent, HeartbeatLogEvent, RotateEvent],
+                         DeleteRowsEvent, HeartbeatLogEvent, RotateEvent, binlog_speedups.install()],
             slave_heartbeat=heartbeat,
         )
 
@@ -103,6 +105,16 @@ class BinlogReader:
 
     def _table_def(self, event: Any) -> TableDef:
         table_obj = event.table_map[event.table_id]
+        known = self._by_table_obj.get(id(table_obj))
+        if known is not None and known[0] is table_obj:
+            return known[1]
+        found = self._table_def_of(event, table_obj)
+        if len(self._by_table_obj) > 1000:
+            self._by_table_obj.clear()
+        self._by_table_obj[id(table_obj)] = (table_obj, found)
+        return found
+
+    def _table_def_of(self, event: Any, table_obj: Any) -> TableDef:
         signature = (event.schema, event.table, tuple(
             (c.name, c.type, c.unsigned, c.is_primary, getattr(c, "precision", None),
              getattr(c, "decimals", None), getattr(c, "fsp", None), c.character_set_name,

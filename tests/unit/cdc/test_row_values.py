@@ -1,6 +1,8 @@
 import datetime as dt
+import io
 from decimal import Decimal
 
+import fastavro
 import pytest
 
 from cdc.columns import Column, Kind, TableDef
@@ -52,9 +54,24 @@ def test_set_json_bit_and_bytes_normalised_across_readers():
                                           "flag": True, "blob": b"\x00\x01", "txt": "é"}
 
 
-def test_decimal_kept_exact():
-    conv = RowConverter(table(ID, Column("p", Kind.DECIMAL, "decimal(20,6)", 20, 6)))
-    assert conv({"id_order": 1, "p": Decimal("99999999999999.999999")})["p"] == Decimal("99999999999999.999999")
+@pytest.mark.parametrize("precision,scale,value", [
+    (20, 6, "99999999999999.999999"), (20, 6, "-0.000001"), (20, 6, "0.000000"), (13, 6, "1.5"),
+    (38, 18, "-12345678901234567890.123456789012345678"), (10, 0, "42")])
+def test_decimal_kept_exact_through_avro(precision, scale, value):
+    col = Column("p", Kind.DECIMAL, f"decimal({precision},{scale})", precision, scale)
+    encoded = RowConverter(table(ID, col))({"id_order": 1, "p": Decimal(value)})["p"]
+    schema = fastavro.parse_schema({"type": "record", "name": "R", "fields": [
+        {"name": "p", "type": {"type": "bytes", "logicalType": "decimal", "precision": precision, "scale": scale}}]})
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, schema, {"p": encoded})
+    back = fastavro.schemaless_reader(io.BytesIO(buf.getvalue()), schema)["p"]
+    assert back == Decimal(value) and back.as_tuple().exponent == -scale
+
+
+def test_decimal_with_more_places_than_the_column_is_refused():
+    conv = RowConverter(table(ID, Column("p", Kind.DECIMAL, "decimal(20,2)", 20, 2)))
+    with pytest.raises(BadValue, match="more than 2 decimal places"):
+        conv({"id_order": 1, "p": Decimal("1.001")})
 
 
 def test_unconvertible_value_names_table_column_and_value():
