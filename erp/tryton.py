@@ -11,7 +11,7 @@ import base64
 import datetime as dt
 import itertools
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -65,6 +65,16 @@ def _pad(n: int) -> str:
     return f"{n:012d}"
 
 
+def _ids_after(prefix: str, after_id: str) -> int | None:
+    """For rows at the cursor's own timestamp: the id they must exceed (0: all qualify), or
+    None when no id with this prefix sorts after ``after_id``."""
+    if not after_id:
+        return 0
+    if after_id.startswith(prefix) and after_id[len(prefix):].isdigit():
+        return int(after_id[len(prefix):])
+    return 0 if prefix + _pad(0) > after_id else None
+
+
 def _naive(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None) if value and value.tzinfo else value
 
@@ -79,6 +89,8 @@ class TrytonAdapter:
         user: str = "admin"
         password: SecretStr = SecretStr("admin")
         warehouse: str | None = Field(None, description="Warehouse code; default: the first warehouse.")
+        sale_state: Literal["quotation", "confirmed"] = Field(
+            "confirmed", description="Where new sales stop: 'quotation' leaves them for review in Tryton.")
         timeout: float = Field(30, gt=0)
         attempts: int = Field(5, ge=1)
 
@@ -95,7 +107,7 @@ class TrytonAdapter:
     def _post(self, method: str, params: list[Any], auth: bool = True) -> Any:
         headers = {"Authorization": self._auth} if auth and self._auth else {}
         try:
-            response = self.http.post(f"/{self.settings.database}/", headers=headers,
+            response = self.http.post(f"/{self.settings.database}/rpc/", headers=headers,
                                       json={"id": next(_ids), "method": method, "params": encode(params)})
         except httpx.TimeoutException as exc:
             raise TransientErpError(self.name, f"{method} timed out") from exc
@@ -119,8 +131,8 @@ class TrytonAdapter:
     def _error(self, method: str, error: Any) -> Exception:
         kind = error[0] if isinstance(error, list) and error else str(error)
         detail = error[1] if isinstance(error, list) and len(error) > 1 else ""
-        if isinstance(detail, list):
-            detail = " ".join(str(d) for d in detail if d)
+        if isinstance(detail, list):  # [message, description, ...domain/field dumps]
+            detail = " ".join(d for d in detail if isinstance(d, str) and d)
         if kind in ("ConcurrencyException", "TooManyRequests", "DatabaseOperationalError"):
             return TransientErpError(self.name, f"{method}: {kind}: {detail}", code=kind)
         if kind in ("NotLogged", "LoginException"):
@@ -179,9 +191,9 @@ class TrytonAdapter:
 
     # ---- change feeds -----------------------------------------------------------------------
     def _keyset(self, model: str, since: dt.datetime | None, after_id: str, fields: list[str],
-                limit: int, extra: list | None = None) -> list[tuple[dt.datetime, dict]]:
-        """Rows of ``model`` after (since, after_id) by (coalesce(write_date, create_date), id)."""
-        after = int(after_id.split("-")[0]) if after_id else 0
+                limit: int, extra: list | None = None, prefix: str = "") -> list[tuple[dt.datetime, dict]]:
+        """Rows of ``model`` whose (coalesce(write_date, create_date), prefix + padded id) sorts
+        after (since, after_id), in that order."""
         base = list(extra or [])
         fields = sorted(set(fields) | {"id", "create_date", "write_date"})
         since_n = _naive(since)
@@ -189,10 +201,14 @@ class TrytonAdapter:
             created = [*base, ("write_date", "=", None)]
             written = [*base, ("write_date", "!=", None)]
         else:
-            created = [*base, ("write_date", "=", None), ["OR", ("create_date", ">", since_n),
-                                                          [("create_date", "=", since_n), ("id", ">", after)]]]
-            written = [*base, ["OR", ("write_date", ">", since_n),
-                               [("write_date", "=", since_n), ("id", ">", after)]]]
+            same_ts = _ids_after(prefix, after_id)   # which ids at exactly ``since`` still qualify
+            def window(field: str) -> list:
+                later = (field, ">", since_n)
+                if same_ts is None:
+                    return [later]
+                return [["OR", later, [(field, "=", since_n), ("id", ">", same_ts)]]]
+            created = [*base, ("write_date", "=", None), *window("create_date")]
+            written = [*base, *window("write_date")]
         rows = self.search_read(model, created, fields, limit=limit, order=[("create_date", "ASC"), ("id", "ASC")])
         rows += self.search_read(model, written, fields, limit=limit, order=[("write_date", "ASC"), ("id", "ASC")])
         keyed = [((r["write_date"] or r["create_date"]), r) for r in rows]
@@ -229,27 +245,35 @@ class TrytonAdapter:
 
     def _catalogue_changes(self, kind: ChangeKind, since: dt.datetime | None, after_id: str,
                            limit: int) -> list[Change]:
-        templates = self._keyset("product.template", since, after_id,
-                                 ["name", "list_price", "active", "products"], limit,
-                                 extra=[("active", "in", [True, False])])
-        product_ids = [p for _, t in templates for p in t["products"]]
+        """Prices and catalogue fields live on templates and, per variant, on products: both are
+        followed, in one (ts, 't<id>'|'p<id>') order; a template change fans out to its variants."""
+        inactive_too = [("active", "in", [True, False])]
+        sources = [(ts, "t", row) for ts, row in self._keyset(
+            "product.template", since, after_id, ["products"], limit, inactive_too, prefix="t")]
+        sources += [(ts, "p", row) for ts, row in self._keyset(
+            "product.product", since, after_id, [], limit, inactive_too, prefix="p")]
+        sources.sort(key=lambda item: (item[0], item[1] + _pad(item[2]["id"])))
+        sources = sources[:limit]
+        wanted = sorted({pid for _, origin, row in sources
+                         for pid in (row["products"] if origin == "t" else [row["id"]])})
         products = {r["id"]: r for r in self.search_read(
-            "product.product", [("id", "in", product_ids), ("active", "in", [True, False])],
-            ["code", "active"])} if product_ids else {}
+            "product.product", [("id", "in", wanted), *inactive_too],
+            ["code", "active", "list_price_used", "template.name", "template.active"])} if wanted else {}
         out: list[Change] = []
-        for ts, template in templates:
-            for pid in template["products"]:
+        for ts, origin, row in sources:
+            for pid in (row["products"] if origin == "t" else [row["id"]]):
                 product = products.get(pid)
                 if not product or not product["code"]:
                     continue
-                code = product["code"]
-                version = f"product.template:{template['id']}:{ts.isoformat()}:{pid}"
+                code, template = product["code"], product.get("template.") or {}
+                version = f"product.{'template' if origin == 't' else 'product'}:{row['id']}:{ts.isoformat()}:{pid}"
                 if kind == "price":
-                    record: Any = Price(code, str(pid), Decimal(str(template["list_price"] or 0)), self.currency, ts)
+                    record: Any = Price(code, str(pid), Decimal(str(product["list_price_used"] or 0)),
+                                        self.currency, ts)
                 else:
-                    record = Product(code, str(pid), template["name"],
-                                     bool(template["active"] and product["active"]), ts)
-                out.append(Change(kind, code, record, ts, _pad(template["id"]), version))
+                    record = Product(code, str(pid), template.get("name", ""),
+                                     bool(product["active"] and template.get("active", True)), ts)
+                out.append(Change(kind, code, record, ts, origin + _pad(row["id"]), version))
         return out
 
     def _shipment_changes(self, since: dt.datetime | None, after_id: str, limit: int) -> list[Change]:
@@ -345,11 +369,11 @@ class TrytonAdapter:
         return SalesOrderResult(str(sale_id), True)
 
     def _advance(self, sale: dict) -> None:
-        """Bring a sale created by us to 'confirmed' (also after a crash between the steps)."""
+        """Bring a sale created by us to the configured state (also after a crash between steps)."""
         if sale["state"] == "draft":
             self.call("sale.sale", "quote", [sale["id"]])
             sale = {**sale, "state": "quotation"}
-        if sale["state"] == "quotation":
+        if sale["state"] == "quotation" and self.settings.sale_state == "confirmed":
             self.call("sale.sale", "confirm", [sale["id"]])
 
     def cancel_sales_order(self, shop_reference: str) -> str:
@@ -360,8 +384,9 @@ class TrytonAdapter:
         if state == "cancelled":
             return str(sale["id"])
         if state in ("processing", "done"):
-            raise PermanentErpError(self.name, f"sale {sale['id']} ({shop_reference}) is {state}: its "
-                                               "shipments must be cancelled in Tryton first", code="state")
+            raise PermanentErpError(self.name, f"sale {sale['id']} ({shop_reference}) is already {state} "
+                                               "(shipments exist): Tryton cannot cancel it; cancel its "
+                                               "shipments and handle the exception in Tryton", code="state")
         if state == "confirmed":
             self.call("sale.sale", "draft", [sale["id"]])
         self.call("sale.sale", "cancel", [sale["id"]])
