@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything pssync needs on a fresh Debian machine: system packages (MariaDB, Java,
 # Maven), a Java 21+ for Apicurio Registry 3.3 when the machine has none, and the Python package
-# with its test dependencies. Idempotent; safe to re-run. Broker jars and the registry archive are
-# fetched from Maven Central on the first `pssync stack up` (cached in ~/.m2).
+# with its test dependencies and the Tryton ERP server (trytond, sale, stock, proteus: PyPI).
+# Idempotent; safe to re-run. Broker jars and the registry archive are fetched from Maven Central
+# on the first `pssync stack up` (cached in ~/.m2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +24,8 @@ else
 fi
 
 PY=${PYTHON:-python3}
-log "installing the Python package and its test dependencies"
-$PY -m pip install -q --disable-pip-version-check -e '.[test]'
+log "installing the Python package, its test dependencies and Tryton (the local ERP)"
+$PY -m pip install -q --disable-pip-version-check -e '.[test,tryton]'
 
 java21=no
 for j in $(command -v java) /usr/lib/jvm/*/bin/java; do

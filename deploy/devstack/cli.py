@@ -14,7 +14,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
     no_args_is_help=True,
-    help="Local stack (MariaDB, Kafka, Apicurio Registry) without Docker. "
+    help="Local stack (MariaDB, Kafka, Apicurio Registry, Tryton ERP) without Docker. "
     "Exit codes: 0 ok, 1 error, 2 missing prerequisite, 3 port in use, 4 service failed to start.",
 )
 
@@ -32,13 +32,13 @@ def _run(action: Callable[[StackSettings], T]) -> T:
 
 @app.command()
 def up() -> None:
-    """Start mariadb, kafka and registry (idempotent)."""
+    """Start mariadb, kafka, registry and tryton (idempotent)."""
     _run(stack.up)
 
 
 @app.command()
 def down() -> None:
-    """Stop registry, kafka and mariadb."""
+    """Stop tryton, registry, kafka and mariadb."""
     _run(stack.down)
 
 

@@ -26,6 +26,12 @@ class StackSettings(BaseSettings):
     registry_storage: Literal["kafkasql", "sql"] = "kafkasql"
     fixtures_dir: Path = PRESTASHOP_FIXTURES_DIR
     java_home: Path | None = None
+    tryton_port: int = 8000
+    tryton_database: str = "tryton"
+    tryton_user: str = "admin"
+    tryton_password: str = "admin"
+    # Minor line of trytond (pyproject `tryton` extra) and of the tryton/tryton image in docker-compose.yml.
+    tryton_version: str = "8.2"
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -38,6 +44,15 @@ class StackSettings(BaseSettings):
     @property
     def ccompat_url(self) -> str:
         return f"{self.registry_url}/apis/ccompat/v7"
+
+    @property
+    def tryton_url(self) -> str:
+        return f"http://127.0.0.1:{self.tryton_port}"
+
+    @property
+    def tryton_rpc_url(self) -> str:
+        """JSON-RPC endpoint of the database (trytond 8.x: POST /<db>/rpc/)."""
+        return f"{self.tryton_url}/{self.tryton_database}/rpc/"
 
     @property
     def logs_dir(self) -> Path:

@@ -11,12 +11,14 @@ from .ports import ensure_ports_free
 from .registry import Registry
 from .service import Service, ServiceStatus, StartResult
 from .settings import StackSettings
+from .tryton import Tryton
 
 log = logging.getLogger("devstack")
 
 
 def services(settings: StackSettings) -> list[Service]:
-    return [MariaDB(settings), Kafka(settings), Registry(settings)]
+    # Order matters: the registry keeps its data in Kafka, Tryton's seed reads MariaDB.
+    return [MariaDB(settings), Kafka(settings), Registry(settings), Tryton(settings)]
 
 
 @contextmanager

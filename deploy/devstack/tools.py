@@ -3,7 +3,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import PrerequisiteError, StackError
@@ -78,13 +78,28 @@ def require_java(needed_for: str, minimum: int = 17, preferred: Path | None = No
     )
 
 
-def run_logged(argv: Sequence[str], *, what: str, log: Path, cwd: Path | None = None, timeout: float = 1800) -> None:
+def run_logged(
+    argv: Sequence[str],
+    *,
+    what: str,
+    log: Path,
+    cwd: Path | None = None,
+    timeout: float = 1800,
+    env: Mapping[str, str] | None = None,
+    input_text: str | None = None,
+) -> None:
+    """Run `argv` with its output appended to `log`; `env` is added to the inherited environment,
+    `input_text` (if given) is fed on stdin, otherwise stdin is inherited."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as fh:
         fh.write(f"\n--- devstack: {' '.join(argv)}\n".encode())
         fh.flush()
         try:
-            proc = subprocess.run(list(argv), stdout=fh, stderr=subprocess.STDOUT, cwd=cwd, timeout=timeout)
+            proc = subprocess.run(
+                list(argv), stdout=fh, stderr=subprocess.STDOUT, cwd=cwd, timeout=timeout,
+                env={**os.environ, **env} if env else None,
+                input=input_text.encode() if input_text is not None else None,
+            )
         except subprocess.TimeoutExpired as exc:
             raise StackError(f"{what} timed out after {timeout:.0f}s; see {log}") from exc
     if proc.returncode != 0:

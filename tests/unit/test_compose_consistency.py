@@ -1,6 +1,9 @@
 """docker-compose.yml must describe the same stack as the Docker-less one in deploy/devstack."""
+import configparser
+import re
 import shlex
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,8 @@ from devstack.kafka import parse_properties, render_server_properties  # noqa: E
 from devstack.mariadb import DATABASE_PRIVILEGES, GLOBAL_PRIVILEGES, parse_cnf, render_my_cnf  # noqa: E402
 from devstack.registry import CONTAINER_HTTP_PORT, render_registry_properties  # noqa: E402
 from devstack.settings import StackSettings  # noqa: E402
+from devstack.tryton import CONTAINER_DATABASE_PATH, TRYTON_MODULES, render_trytond_conf  # noqa: E402
+from devstack.tryton import CONTAINER_PORT as TRYTON_CONTAINER_PORT  # noqa: E402
 
 # Paths and addresses differ between a container and the host by design.
 KAFKA_HOST_SPECIFIC = {"listeners", "advertised.listeners", "controller.quorum.voters", "log.dirs",
@@ -68,13 +73,15 @@ def kafka_env_key(prop: str) -> str:
 
 
 def test_services_present(compose: dict[str, Any]) -> None:
-    assert {"kafka", "registry", "mariadb"} <= set(compose["services"])
+    assert {"kafka", "registry", "mariadb", "tryton", "tryton-init"} <= set(compose["services"])
 
 
 def test_images_follow_pinned_versions(compose: dict[str, Any], settings: StackSettings) -> None:
     assert service(compose, "kafka")["image"] == f"apache/kafka:{settings.kafka_version}"
     assert service(compose, "registry")["image"] == f"apicurio/apicurio-registry:{settings.apicurio_version}"
     assert service(compose, "mariadb")["image"].split(":")[1].startswith("10.11")
+    assert service(compose, "tryton")["image"] == f"tryton/tryton:{settings.tryton_version}"
+    assert service(compose, "tryton-init")["image"] == service(compose, "tryton")["image"]
 
 
 def test_kafka_listeners_and_ports(compose: dict[str, Any], settings: StackSettings) -> None:
@@ -167,3 +174,48 @@ def test_mariadb_account_and_fixtures(compose: dict[str, Any], settings: StackSe
     assert "PREFIX_" in text and "PSSYNC_TABLE_PREFIX" in text
     for privilege in [*DATABASE_PRIVILEGES, *GLOBAL_PRIVILEGES]:
         assert privilege in text, privilege
+
+
+def trytond_conf(settings: StackSettings) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser()
+    parser.read_string(render_trytond_conf(settings))
+    return parser
+
+
+def test_tryton_server_matches(compose: dict[str, Any], settings: StackSettings) -> None:
+    tryton = service(compose, "tryton")
+    tenv = env(tryton)
+    native = trytond_conf(settings)
+    assert native["web"]["listen"] == f"127.0.0.1:{settings.tryton_port}"
+    assert port_map(tryton).get(settings.tryton_port) == TRYTON_CONTAINER_PORT
+    assert tenv["TRYTOND_DATABASE__URI"] == native["database"]["uri"] == "sqlite://"
+    assert tenv["TRYTOND_DATABASE__LANGUAGE"] == native["database"]["language"]
+    # The devstack starts `trytond -d <db>`; the image reads the same from TRYTOND_DATABASE_NAMES.
+    assert tenv["TRYTOND_DATABASE_NAMES"] == settings.tryton_database
+    assert tenv["TRYTOND_DATABASE__PATH"] == CONTAINER_DATABASE_PATH
+    assert any(str(v).endswith(f":{CONTAINER_DATABASE_PATH}") for v in tryton.get("volumes", []))
+    assert tryton["depends_on"]["tryton-init"]["condition"] == "service_completed_successfully"
+
+
+def test_tryton_init_activates_the_same_modules(compose: dict[str, Any], settings: StackSettings) -> None:
+    init = service(compose, "tryton-init")
+    assert env(init) == env(service(compose, "tryton"))
+    assert init.get("volumes") == service(compose, "tryton").get("volumes")
+    command = " ".join(str(part) for part in init["command"])
+    admin = re.search(r"trytond-admin (.*?)(?:&&|;|$)", command)
+    assert admin, command
+    args = shlex.split(admin.group(1))
+    assert args[args.index("-d") + 1] == settings.tryton_database
+    assert "--all" in args and "--activate-dependencies" in args
+    modules = args[args.index("-u") + 1:]
+    assert set(TRYTON_MODULES) <= {m for m in modules if not m.startswith("-")}
+    assert f"echo {settings.tryton_password} > " in command
+
+
+def test_tryton_extra_pins_the_image_minor(settings: StackSettings) -> None:
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pins = {re.split(r"[<>=!~ \[]", req, maxsplit=1)[0]: req for req in extras["tryton"]}
+    assert {"trytond", "trytond-sale", "trytond-stock", "proteus"} <= set(pins)
+    major, minor = (int(part) for part in settings.tryton_version.split("."))
+    for name, requirement in pins.items():
+        assert f">={major}.{minor}" in requirement and f"<{major}.{minor + 1}" in requirement, requirement
