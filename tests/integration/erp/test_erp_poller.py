@@ -9,7 +9,7 @@ import pytest
 
 from erp.poller import ErpPoller
 from erp.topics import topic_name
-from tests.integration.erp.tryton_support import adapter, quantity, receive_stock, set_price
+from tests.integration.erp.tryton_support import adapter, new_product, receive_stock, set_price
 
 pytestmark = pytest.mark.integration
 
@@ -67,27 +67,29 @@ def test_stock_and_price_changes_arrive_once_and_survive_restarts(scratch, stack
         running.wait_idle(3)
         history_stock = scratch.read_topic(stock_topic, min_count=1)
         history_price = scratch.read_topic(price_topic, min_count=1)
-        level = quantity(erp, "demo_15-23")
-        receive_stock(erp, "demo_15-23", 4)
-        set_price(erp, Decimal("21.75"), "demo_15-22", "demo_15-23")  # one write: same timestamp
+        first, second = new_product(erp, "20.00", variants=2)
+        running.wait_idle()
+        history_price = scratch.read_topic(price_topic, min_count=len(history_price) + 2)
+        receive_stock(erp, first, 4)
+        set_price(erp, Decimal("21.75"), first, second)  # one write: same timestamp
         running.wait_idle()
 
     stock = scratch.read_topic(stock_topic, min_count=len(history_stock) + 1)
     new_stock = stock[len(history_stock):]
-    assert [(e.key["id"], e.value["quantity"]) for e in new_stock] == [("demo_15-23", level + 4)]
+    assert [(e.key["id"], e.value["quantity"]) for e in new_stock] == [(first, Decimal(4))]
     assert new_stock[0].value["mode"] == "delta"
     prices = scratch.read_topic(price_topic, min_count=len(history_price) + 2)
     new_prices = prices[len(history_price):]
     assert sorted((e.key["id"], e.value["list_price"]) for e in new_prices) == [
-        ("demo_15-22", Decimal("21.750000")), ("demo_15-23", Decimal("21.750000"))]
+        (first, Decimal("21.750000")), (second, Decimal("21.750000"))]
     assert len(set(versions(prices))) == len(prices), "a version was emitted twice"
 
     # stopped: a change made now is picked up by the next run, and nothing is repeated
-    receive_stock(erp, "demo_15-23", 1)
+    receive_stock(erp, first, 1)
     with Running(settings, stack) as running:
         running.wait_idle(3)
     after_restart = scratch.read_topic(stock_topic, min_count=len(stock) + 1)
-    assert [(e.key["id"], e.value["quantity"]) for e in after_restart[len(stock):]] == [("demo_15-23", level + 5)]
+    assert [(e.key["id"], e.value["quantity"]) for e in after_restart[len(stock):]] == [(first, Decimal(5))]
     assert len(set(versions(after_restart))) == len(after_restart)
     assert len(scratch.read_topic(price_topic, min_count=len(prices))) == len(prices)
     erp.close()
@@ -99,7 +101,7 @@ def test_full_stock_snapshot_is_marked_with_its_id_and_positions(scratch, stack)
     poller.prepare()
     snapshot_id = poller.snapshot_stock(page_size=10)
     poller.close()
-    events = scratch.read_topic(topic_name(scratch.prefix, "stock"), min_count=47)
+    events = scratch.read_topic(topic_name(scratch.prefix, "stock"), min_count=47, settle=1.0)
     assert {e.value["snapshot_id"] for e in events} == {snapshot_id}
     assert [e.value["snapshot_position"] for e in events] == list(range(len(events)))
     assert {e.value["snapshot_total"] for e in events} == {len(events)}

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from erp.errors import PermanentErpError, UnknownProduct
-from tests.integration.erp.tryton_support import (adapter, quantity, receive_stock, set_price,
-                                                  shop_order)
+from tests.integration.erp.tryton_support import (adapter, new_product, quantity, receive_stock,
+                                                  set_price, shop_order)
 
 pytestmark = pytest.mark.integration
 
@@ -63,21 +63,23 @@ def test_unknown_product_is_permanent_and_names_the_sku(erp):
 def test_changes_with_the_same_write_timestamp_are_both_returned(erp):
     before = erp.changes("price", None, "", 10_000)
     cursor = max((c.ts, c.row_id) for c in before)
-    set_price(erp, Decimal("14.25"), "demo_11", "demo_12")
+    first, second = new_product(erp, "9.00", variants=2)
+    cursor = max((c.ts, c.row_id) for c in erp.changes("price", cursor[0], cursor[1], 10_000))
+    set_price(erp, Decimal("14.25"), first, second)
     after = erp.changes("price", cursor[0], cursor[1], 1)   # a page of one: keyset must not skip
     rest = erp.changes("price", after[-1].ts, after[-1].row_id, 10)
     seen = [(c.key, c.record.list_price) for c in after + rest]
-    assert ("demo_11", Decimal("14.25")) in seen and ("demo_12", Decimal("14.25")) in seen
+    assert seen == [(first, Decimal("14.25")), (second, Decimal("14.25"))]
     assert after[0].ts == rest[0].ts
 
 
 def test_stock_feed_and_snapshot_report_available_quantity(erp):
     start = erp.changes("stock", None, "", 100_000)
     cursor = max((c.ts, c.row_id) for c in start)
-    level = quantity(erp, "demo_13")
-    receive_stock(erp, "demo_13", 7)
+    (code,) = new_product(erp)
+    receive_stock(erp, code, 7)
     changes = erp.changes("stock", cursor[0], cursor[1], 100)
-    assert [(c.key, c.record.quantity) for c in changes] == [("demo_13", level + 7)]
+    assert [(c.key, c.record.quantity) for c in changes] == [(code, Decimal(7))]
     levels, page, pages = [], None, 0
     while True:
         result = erp.stock_snapshot(page, 20)
@@ -87,4 +89,5 @@ def test_stock_feed_and_snapshot_report_available_quantity(erp):
         if page is None:
             break
     assert pages >= 3 and len(levels) == len({l.sku for l in levels}) >= 47
-    assert {l.sku: l.quantity for l in levels}["demo_13"] == level + 7
+    assert {l.sku: l.quantity for l in levels}[code] == Decimal(7)
+    assert {l.sku: l.quantity for l in levels}["demo_1-2"] == quantity(erp, "demo_1-2")

@@ -16,6 +16,21 @@ def adapter(stack: devstack.StackSettings, **overrides) -> TrytonAdapter:
         user=stack.tryton_user, password=stack.tryton_password, **overrides))
 
 
+def new_product(erp: TrytonAdapter, price: str = "10.00", variants: int = 1) -> list[str]:
+    """A product of the test's own in Tryton (goods, salable), so tests that change stock or
+    prices leave the seeded demo catalogue as it was. Returns the variant codes."""
+    base = f"test_{uuid.uuid4().hex[:8]}"
+    like = erp.search_read("product.template", [("code", "=", "demo_11")],
+                           ["default_uom", "sale_uom", "account_category"])[0]
+    suffixes = [f"-{i}" for i in range(1, variants + 1)] if variants > 1 else [""]
+    erp.call("product.template", "create", [{
+        "name": f"Test product {base}", "code": base, "type": "goods", "salable": True,
+        "default_uom": like["default_uom"], "sale_uom": like["sale_uom"],
+        "account_category": like["account_category"], "list_price": Decimal(price),
+        "products": [["create", [{"suffix_code": s} for s in suffixes]]]}])
+    return [base + s for s in suffixes]
+
+
 def product_ids(erp: TrytonAdapter, *codes: str) -> list[int]:
     rows = erp.search_read("product.product", [("code", "in", list(codes))], ["id", "code"])
     by_code = {r["code"]: r["id"] for r in rows}
