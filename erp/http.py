@@ -2,6 +2,7 @@
 transient/permanent with the ERP's own message, Retry-After parsed, secrets kept out of messages."""
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import time
 from collections.abc import Callable
@@ -26,6 +27,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000": RFC 5322's "UTC, source zone unknown"
+        when = when.replace(tzinfo=dt.timezone.utc)
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
@@ -62,12 +65,13 @@ class ErpHttp:
         self.retry = retry
 
     def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        shown = path.split("?", 1)[0]  # a query may carry keys
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
-            raise TransientErpError(self.erp, f"{method} {path} timed out ({type(exc).__name__})") from exc
+            raise TransientErpError(self.erp, f"{method} {shown} timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
-            raise TransientErpError(self.erp, f"{method} {path} failed: {type(exc).__name__}: {exc}") from exc
+            raise TransientErpError(self.erp, f"{method} {shown} failed: {type(exc).__name__}") from exc
         if response.is_success:
             return response
         text = self.message(response)

@@ -22,6 +22,10 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_retry_after: float = 300.0
 
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"RetryPolicy.attempts must be at least 1, got {self.attempts}")
+
     def delay(self, attempt: int, error: TransientErpError) -> float:
         backoff = random.uniform(0, min(self.max_delay, self.base_delay * 2 ** attempt))
         if error.retry_after is not None:

@@ -32,3 +32,25 @@ def test_unknown_key_is_refused(tmp_path, monkeypatch):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_the_example_config_is_valid_and_builds_its_erp_settings(monkeypatch):
+    from pathlib import Path
+
+    from erp.registry import adapter_settings
+
+    example = Path(__file__).parents[3] / "deploy" / "config.example.yaml"
+    settings = load_settings(example)
+    assert settings.capture.tables[0] == "orders"
+    tryton = adapter_settings(settings.erp.kind, settings.erp.options())
+    assert tryton.sale_state == "confirmed"
+    assert "password=SecretStr('**********')" in repr(tryton)   # the password stays hidden
+
+
+def test_bad_erp_options_name_the_key():
+    from erp.registry import adapter_settings
+
+    with pytest.raises(ConfigError, match="erp.tryton.sale_state"):
+        adapter_settings("tryton", {"sale_state": "shipped"})
+    with pytest.raises(ConfigError, match="unknown ERP 'sap'"):
+        adapter_settings("sap", {})
