@@ -49,10 +49,17 @@ def summarise(topic: str, key: dict | None, value: dict | None) -> dict[str, Any
 
 def tail(settings: Settings, tables: list[str], from_beginning: bool,
          idle_timeout: float | None) -> Iterator[dict[str, Any]]:
-    registry = registry_client(settings.registry.url, settings.registry.basic_auth_user_info)
-    deser = AvroDeserializer(registry)
     topics = [topic_for(settings.capture.topic_prefix, settings.mysql.database,
                         database.prefixed(settings.mysql, t)) for t in tables]
+    for topic, key, value in tail_topics(settings, topics, from_beginning, idle_timeout):
+        yield summarise(topic, key, value)
+
+
+def tail_topics(settings: Settings, topics: list[str], from_beginning: bool,
+                idle_timeout: float | None) -> Iterator[tuple[str, Any, Any]]:
+    """(topic, key, value) of committed Avro events, decoded through the registry."""
+    registry = registry_client(settings.registry.url, settings.registry.basic_auth_user_info)
+    deser = AvroDeserializer(registry)
     consumer = read_committed_consumer(settings.kafka, f"pssync-tail-{uuid.uuid4().hex[:8]}",
                                        **{"auto.offset.reset": "earliest" if from_beginning else "latest"})
     consumer.subscribe(topics)
@@ -70,10 +77,10 @@ def tail(settings: Settings, tables: list[str], from_beginning: bool,
             key = deser(msg.key(), SerializationContext(msg.topic(), MessageField.KEY))
             value = deser(msg.value(), SerializationContext(msg.topic(), MessageField.VALUE)) \
                 if msg.value() is not None else None
-            yield summarise(msg.topic(), key, value)
+            yield msg.topic(), key, value
     finally:
         consumer.close()
 
 
-def to_line(event: dict[str, Any]) -> str:
-    return json.dumps(event, default=str, ensure_ascii=False)
+def to_line(event: Any) -> str:
+    return json.dumps(event, default=_plain, ensure_ascii=False)

@@ -92,6 +92,26 @@ def webhook(config: Optional[Path] = ConfigOpt) -> None:
     serve(settings, settings.erp.webhook)
 
 
+@app.command()
+def tail(kind: Optional[list[str]] = typer.Option(None, "--kind", "-k",
+                                                  help="stock, price, product, order_status, shipment"),
+         from_beginning: bool = typer.Option(False, "--from-beginning"),
+         idle_timeout: Optional[float] = typer.Option(None, help="Stop after this many idle seconds."),
+         config: Optional[Path] = ConfigOpt) -> None:
+    """Print committed ERP events as JSON lines, decoded through the schema registry."""
+    from cdc.tail import tail_topics, to_line
+    from erp.topics import TOPICS, topic_name
+
+    settings = _settings(config)
+    kinds = kind or list(TOPICS)
+    unknown = [k for k in kinds if k not in TOPICS]
+    if unknown:
+        _fail(ConfigError(f"unknown kind(s) {unknown}; known: {', '.join(TOPICS)}"))
+    topics = [topic_name(settings.erp.topic_prefix, k) for k in kinds]  # type: ignore[arg-type]
+    for topic, key, value in tail_topics(settings, topics, from_beginning, idle_timeout):
+        typer.echo(to_line({"topic": topic, "key": key, **(value or {"tombstone": True})}))
+
+
 @mapping_app.command("load")
 def mapping_load(config: Optional[Path] = ConfigOpt) -> None:
     """Map every ERP SKU that names exactly one shop product or combination; report the rest."""
