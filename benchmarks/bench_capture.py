@@ -427,6 +427,9 @@ def _run_full_pass(kind: str, s: Settings, start_off: SourceOffset, target: str,
                   committed_gtid=cap.committed.gtid if cap.committed else None)
     if prof is not None:
         result["profile"] = _profile_summary(prof)
+        if os.environ.get("BENCH_PROFILE_DUMP"):
+            prof.dump_stats(os.environ["BENCH_PROFILE_DUMP"])
+            result["profile_file"] = os.environ["BENCH_PROFILE_DUMP"]
     return result
 
 
@@ -577,6 +580,9 @@ def run_workload(st: devstack.StackSettings, workload: str, args: argparse.Names
                                          args, offsets_topic=f"{prefix}.offsets")
                     target = head_gtid if kind == "full" else \
                         partial_target(start.gtid, head_gtid, args.profile_fraction)
+                    if kind == "profile" and args.profile_dump:
+                        os.makedirs(args.profile_dump, exist_ok=True)
+                        os.environ["BENCH_PROFILE_DUMP"] = os.path.join(args.profile_dump, f"{workload}.prof")
                     res = in_child(kind, other, start, target, resume=False)
                 else:
                     res = in_child(kind, with_server_id(settings), start, head_gtid)
@@ -658,6 +664,8 @@ def main() -> None:
                     help="the cProfile pass streams only this fraction of the backlog (it runs ~3x slower)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each measured pass this many times and report the fastest (the machine is shared)")
+    ap.add_argument("--profile-dump", metavar="DIR",
+                    help="also write the cProfile data (<workload>.prof, for pstats/snakeviz) to DIR")
     ap.add_argument("--skip", nargs="*", default=[], choices=("parse", "convert", "encode"),
                     help="breakdown passes to leave out")
     ap.add_argument("--orders-txn-rows", type=int, default=100, help="ps_orders rows per source transaction")

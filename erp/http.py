@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -83,11 +84,15 @@ class ErpHttp:
             raise self.permanent(response, f"{where}: {text}")
         raise PermanentErpError(self.erp, f"{where}: {text}", status=response.status_code)
 
-    def request(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, path: str, *, retry: bool | None = None, **kwargs: Any) -> httpx.Response:
+        """With ``retry`` None, only idempotent methods are retried: repeating a POST whose
+        answer was lost could create the thing twice (retry find-then-create as a whole)."""
+        if retry is None:
+            retry = method.upper() in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
         if not retry:
             return self._once(method, path, **kwargs)
         return with_retries(lambda: self._once(method, path, **kwargs), self.retry,
-                            what=f"{self.erp} {method} {path}")
+                            what=f"{self.erp} {method} {path.split('?', 1)[0]}")
 
     def close(self) -> None:
         self.client.close()
@@ -111,6 +116,7 @@ class ClientCredentials(httpx.Auth):
         self.basic = basic
         self._token: str | None = None
         self._expires = 0.0
+        self._lock = threading.Lock()
         self._http = httpx.Client(timeout=30.0, transport=transport)
 
     def __repr__(self) -> str:  # never show the secret
@@ -138,16 +144,30 @@ class ClientCredentials(httpx.Auth):
             raise PermanentErpError(self.erp, f"token request for client {self.client_id!r} refused "
                                               f"({response.status_code}): {default_message(response)}",
                                     status=response.status_code, code="auth")
-        body = response.json()
-        self._token = body["access_token"]
-        self._expires = time.monotonic() + float(body.get("expires_in", 3600)) - 30
+        try:
+            body = response.json()
+            token = str(body["access_token"])
+            lifetime = float(body.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PermanentErpError(self.erp, f"token endpoint {self.token_url} answered without a "
+                                              f"usable access_token ({type(exc).__name__})", code="auth") from exc
+        self._token = token
+        self._expires = time.monotonic() + lifetime - 30
+
+    def _current(self, stale: str | None = None) -> str:
+        with self._lock:  # one fetch when several threads find the token expired at once
+            if self._token is None or self._token == stale or time.monotonic() >= self._expires:
+                self._fetch()
+            assert self._token is not None
+            return self._token
 
     def auth_flow(self, request: httpx.Request):  # type: ignore[override]
-        if self._token is None or time.monotonic() >= self._expires:
-            self._fetch()
-        request.headers["Authorization"] = f"Bearer {self._token}"
+        token = self._current()
+        request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:
-            self._fetch()
-            request.headers["Authorization"] = f"Bearer {self._token}"
+            request.headers["Authorization"] = f"Bearer {self._current(stale=token)}"
             yield request
+
+    def close(self) -> None:
+        self._http.close()

@@ -200,7 +200,8 @@ class InforAdapter:
             message = " ".join(str(first.get("errorMessage") or "failed").split())
             error_field = text(first, "errorField")
             cls = UnknownProduct if error_field == "ITNO" else PermanentErpError
-            detail = f" (field {error_field}, code {text(first, 'errorCode')})" if error_field else ""
+            detail = (f" (field {error_field}, code {text(first, 'errorCode')})"
+                      if error_field else "")
             raise cls(ERP, f"{transaction}: {message}{detail}", status=response.status_code,
                       code=text(first, "errorCode") or None)
         if isinstance(body, dict) and body.get("wasTerminated"):
@@ -372,6 +373,5 @@ class InforAdapter:
 
     def close(self) -> None:
         self.http.close()
-        token_client = getattr(self._auth, "_http", None)   # ClientCredentials has no close()
-        if isinstance(token_client, httpx.Client):
-            token_client.close()
+        if isinstance(self._auth, ClientCredentials):
+            self._auth.close()

@@ -273,8 +273,8 @@ class OracleFusionAdapter:
             q = (f"OrderNumber={q_literal(number)};SourceTransactionSystem="
                  f"{q_literal(self.settings.source_transaction_system)}")
             rows, _ = self._get("salesOrdersForOrderHub", q, "HeaderId:asc", 1, 0)
-            self._orders_by_number[number] = (
-                (str(rows[0]["HeaderId"]), rows[0].get("SourceTransactionNumber")) if rows else None)
+            self._orders_by_number[number] = None if not rows else (
+                str(rows[0]["HeaderId"]), rows[0].get("SourceTransactionNumber"))
         return self._orders_by_number[number]
 
     # -- stock snapshot -------------------------------------------------------------------------
@@ -353,6 +353,5 @@ class OracleFusionAdapter:
 
     def close(self) -> None:
         self.http.close()
-        token_client = getattr(self._auth, "_http", None)   # ClientCredentials has no close()
-        if isinstance(token_client, httpx.Client):
-            token_client.close()
+        if isinstance(self._auth, ClientCredentials):
+            self._auth.close()

@@ -379,9 +379,7 @@ class RestAdapter:
             oauth = ClientCredentials(self.settings.name, auth.token_url, auth.client_id,
                                       auth.client_secret.get_secret_value(), scope=auth.scope,
                                       basic=auth.client_auth == "basic")
-            token_client = getattr(oauth, "_http", None)   # ClientCredentials has no close()
-            if isinstance(token_client, httpx.Client):
-                self._closers.append(token_client.close)
+            self._closers.append(oauth.close)
             return oauth
         return None
 

@@ -29,7 +29,7 @@ class RetryPolicy:
     def delay(self, attempt: int, error: TransientErpError) -> float:
         backoff = random.uniform(0, min(self.max_delay, self.base_delay * 2 ** attempt))
         if error.retry_after is not None:
-            return max(backoff, min(error.retry_after, self.max_retry_after))
+            return max(backoff, error.retry_after)
         return backoff
 
 
@@ -41,6 +41,8 @@ def with_retries(fn: Callable[[], T], policy: RetryPolicy = RetryPolicy(),
         except TransientErpError as exc:
             if attempt + 1 >= policy.attempts:
                 raise
+            if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
+                raise  # the ERP asks for a longer pause than we block for: the caller reschedules
             pause = policy.delay(attempt, exc)
             log.warning("%s failed (%s); retry %d/%d in %.2fs", what, exc, attempt + 1,
                         policy.attempts - 1, pause)

@@ -22,9 +22,18 @@ def test_delay_is_never_below_retry_after(retry_after):
         assert policy.delay(attempt, transient(retry_after)) >= retry_after
 
 
-def test_delay_caps_a_huge_retry_after():
+def test_a_retry_after_longer_than_we_block_is_given_back_not_shortened():
     policy = RetryPolicy(max_delay=30.0, max_retry_after=300.0)
-    assert 300.0 <= policy.delay(0, transient(10_000)) <= 300.0
+    calls, sleeps = [], []
+
+    def busy():
+        calls.append(1)
+        raise transient(10_000)
+
+    with pytest.raises(TransientErpError) as err:
+        with_retries(busy, policy, sleep=sleeps.append)
+    assert err.value.retry_after == 10_000      # the caller reschedules with the ERP's own pause
+    assert calls == [1] and sleeps == []        # never retried earlier than the ERP asked
 
 
 def test_delay_without_retry_after_is_capped_exponential_jitter():
