@@ -11,7 +11,7 @@ For each workload (ps_orders inserts, ps_stock_available updates) this script
    - ``parse``:   cdc.binlog.BinlogReader over the backlog (python-mysql-replication decoding),
    - ``convert``: the same + RowConverter on every before/after image,
    - ``encode``:  the same + the capture's own per-transaction encoding (TableCodec.encode via
-                  Capture._emit_transaction) with the Kafka produce call replaced by a byte counter,
+                  Capture._emit_rows) with the Kafka produce call replaced by a byte counter,
    - ``full``:    the capture restarted under its own name: ``prepare()``, ``start_position()``
                   (the stored offset), ``stream_resilient()``; timed from the start of streaming
                   until the committed offset (Kafka transaction acknowledged) covers the head GTID,
@@ -58,7 +58,8 @@ import pymysql  # noqa: E402
 
 import devstack  # noqa: E402
 from cdc import database  # noqa: E402
-from cdc.binlog import BinlogReader, Idle, Transaction  # noqa: E402
+from cdc.binlog import BinlogReader, Idle, Rows, Transaction  # noqa: E402
+from cdc.capture import TxnProgress  # noqa: E402
 from cdc.capture import Capture  # noqa: E402
 from cdc.offsets import SourceOffset  # noqa: E402
 from pssync.settings import Settings  # noqa: E402
@@ -323,7 +324,7 @@ def _run_pass(kind: str, settings: dict[str, Any], start: bytes, target: str, re
 
 def _run_decode_pass(kind: str, s: Settings, start_off: SourceOffset, target: str,
                      result: dict[str, Any]) -> dict[str, Any]:
-    cap = Capture(s)  # only for its codecs and _emit_transaction; never prepared, no producer
+    cap = Capture(s)  # only for its codecs and _emit_rows; never prepared, no producer
     produced = [0, 0]
 
     def count_only(topic: str, key: bytes, value: bytes | None, headers: Any = None) -> None:
@@ -334,6 +335,7 @@ def _run_decode_pass(kind: str, s: Settings, start_off: SourceOffset, target: st
     reader = BinlogReader(database.binlog_connection_settings(s.mysql), s.mysql.server_id,
                           s.mysql.database, cap.tables, start_off.gtid, s.capture.heartbeat_seconds)
     rows = txns = 0
+    progress = TxnProgress()
     rss0 = rss_now_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
     last_progress = time.monotonic()
@@ -343,12 +345,13 @@ def _run_decode_pass(kind: str, s: Settings, start_off: SourceOffset, target: st
                 if time.monotonic() - last_progress > IDLE_LIMIT_S:
                     raise TimeoutError(f"{kind}: head GTID {target} never reached")
                 continue
-            assert isinstance(item, Transaction)
             last_progress = time.monotonic()
-            if item.changes:
-                txns += 1
+            if isinstance(item, Rows):
                 rows += len(item.changes)
+                if item.gtid != progress.gtid:
+                    txns += 1
                 if kind == "convert":
+                    progress.start(item.gtid)
                     for change in item.changes:
                         convert = cap.codec(change.table).convert
                         if change.before is not None:
@@ -356,8 +359,10 @@ def _run_decode_pass(kind: str, s: Settings, start_off: SourceOffset, target: st
                         if change.after is not None:
                             convert(change.after)
                 elif kind == "encode":
-                    cap._emit_transaction(item)
-            if covers(item.position, target):
+                    cap._emit_rows(item, progress)
+                else:
+                    progress.start(item.gtid)
+            elif isinstance(item, Transaction) and covers(item.position, target):
                 break
     finally:
         wall = time.perf_counter() - t0

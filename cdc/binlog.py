@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pymysql
@@ -38,14 +38,24 @@ class RowChange:
 
 
 @dataclass
+class Rows:
+    """The row changes of one binlog rows event, as they arrive inside a transaction: a large
+    transaction is never held whole in memory."""
+    gtid: str
+    ts: int
+    server_id: int
+    changes: list[RowChange]
+
+
+@dataclass
 class Transaction:
+    """A commit: everything of transaction ``gtid`` has been yielded as Rows before it."""
     gtid: str                    # this transaction's GTID, domain-server-sequence
     position: str                # GTID position after it (all domains): the resume point
     file: str
     pos: int                     # binlog position after its commit event
     ts: int                      # commit timestamp, seconds
     server_id: int
-    changes: list[RowChange] = field(default_factory=list)
 
 
 @dataclass
@@ -132,7 +142,7 @@ class BinlogReader:
             self._table_defs[signature] = found
         return found
 
-    def __iter__(self) -> Iterator[Transaction | Idle]:
+    def __iter__(self) -> Iterator[Rows | Transaction | Idle]:
         current: Transaction | None = None
         try:
             for event in self._stream:
@@ -143,15 +153,17 @@ class BinlogReader:
                     if current is None:
                         continue  # started mid-transaction; cannot happen when resuming by GTID
                     table = self._table_def(event)
-                    for index, row in enumerate(event.rows):
-                        if isinstance(event, WriteRowsEvent):
-                            change = RowChange(table, "c", None, row["values"], self.file, event.packet.log_pos, index)
-                        elif isinstance(event, UpdateRowsEvent):
-                            change = RowChange(table, "u", row["before_values"], row["after_values"],
-                                               self.file, event.packet.log_pos, index)
-                        else:
-                            change = RowChange(table, "d", row["values"], None, self.file, event.packet.log_pos, index)
-                        current.changes.append(change)
+                    pos = event.packet.log_pos
+                    if isinstance(event, WriteRowsEvent):
+                        changes = [RowChange(table, "c", None, row["values"], self.file, pos, i)
+                                   for i, row in enumerate(event.rows)]
+                    elif isinstance(event, UpdateRowsEvent):
+                        changes = [RowChange(table, "u", row["before_values"], row["after_values"],
+                                             self.file, pos, i) for i, row in enumerate(event.rows)]
+                    else:
+                        changes = [RowChange(table, "d", row["values"], None, self.file, pos, i)
+                                   for i, row in enumerate(event.rows)]
+                    yield Rows(current.gtid, current.ts, current.server_id, changes)
                 elif isinstance(event, XidEvent) or (
                         isinstance(event, QueryEvent) and not _ignored(event.query)):
                     if current is None:

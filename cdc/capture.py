@@ -17,7 +17,7 @@ from tqdm import tqdm
 from bus.kafka import Fenced, ensure_topics, is_fatal_fencing, transactional_producer
 from bus.registry import Registry
 from cdc import database
-from cdc.binlog import BinlogReader, Idle, Transaction
+from cdc.binlog import BinlogReader, Idle, Rows, Transaction
 from cdc.columns import TableDef
 from cdc.errors import CaptureError
 from cdc.events import SourceInfo, TableCodec, topic_for
@@ -33,6 +33,11 @@ EVENTS = Counter("pssync_cdc_events_total", "Change events written to Kafka", ["
 DEAD_LETTERS = Counter("pssync_cdc_dead_letters_total", "Rows sent to the dead-letter topic", ["table"])
 COMMITS = Histogram("pssync_cdc_commit_seconds", "Kafka transaction commit time")
 LAG = Gauge("pssync_cdc_source_lag_seconds", "Now minus commit time of the last captured transaction")
+
+
+# when only tables outside the include list change, the position still advances; committing it
+# alone (no events) at most this often keeps idle Kafka transactions rare
+OFFSET_ONLY_INTERVAL_S = 1.0
 
 
 def dead_letter_topic(settings: Settings) -> str:
@@ -208,44 +213,51 @@ class Capture:
         in_txn = False
         chunk: _Chunk | None = None
         batch_events = 0
-        batch_started = time.monotonic()
+        batch_started = last_commit = time.monotonic()
         max_events, max_s = self.cap.batch_max_events, self.cap.batch_max_ms / 1000
+        progress = TxnProgress(skip_gtid=start.partial_gtid, skip_rows=start.partial_rows)
         try:
             for item in reader:
-                if isinstance(item, Transaction):
-                    if item.changes:
-                        if not in_txn:
-                            producer.begin_transaction()
-                            in_txn, batch_started = True, time.monotonic()
-                        batch_events += self._emit_transaction(item)
-                    state = replace(state, gtid=item.position, file=item.file, pos=item.pos,
-                                    ts_ms=item.ts * 1000, server_id=item.server_id,
-                                    snapshot_completed=True)
-                    dirty = True
-                due = isinstance(item, Idle) or batch_events >= max_events \
-                    or time.monotonic() - batch_started >= max_s
-
-                # on-demand snapshots: take signals, read a chunk, emit it once the stream has
-                # reached the chunk's own binlog position (so every key stays in order)
-                if state.adhoc is None and due:
-                    signal = signals.poll()
-                    if signal is not None:
-                        state, dirty = self._accept_signal(state, signal), True
-                if state.adhoc is not None and chunk is None:
-                    chunk = self._read_chunk(state.adhoc)
-                if chunk is not None and _reached(item.file, item.pos, chunk.file, chunk.pos):
+                boundary = not isinstance(item, Rows)
+                if isinstance(item, Rows):
                     if not in_txn:
                         producer.begin_transaction()
                         in_txn, batch_started = True, time.monotonic()
-                    batch_events += self._emit_chunk(chunk)
-                    state, chunk, dirty = replace(state, adhoc=chunk.next_state), None, True
+                    batch_events += self._emit_rows(item, progress)
+                    state, dirty = replace(state, partial_gtid=item.gtid, partial_rows=progress.order), True
+                elif isinstance(item, Transaction):
+                    state = replace(state, gtid=item.position, file=item.file, pos=item.pos,
+                                    ts_ms=item.ts * 1000, server_id=item.server_id,
+                                    snapshot_completed=True, partial_gtid="", partial_rows=0)
+                    dirty = True
+                # inside a source transaction only size closes a batch; between them, time too
+                due = batch_events >= max_events or boundary and (
+                    isinstance(item, Idle) or time.monotonic() - batch_started >= max_s)
 
-                if dirty and (due or batch_events >= max_events):
+                if boundary:
+                    # on-demand snapshots: take signals, read a chunk, emit it once the stream has
+                    # reached the chunk's own binlog position (so every key stays in order)
+                    if state.adhoc is None and due:
+                        signal = signals.poll()
+                        if signal is not None:
+                            state, dirty = self._accept_signal(state, signal), True
+                    if state.adhoc is not None and chunk is None:
+                        chunk = self._read_chunk(state.adhoc)
+                    if chunk is not None and _reached(item.file, item.pos, chunk.file, chunk.pos):
+                        if not in_txn:
+                            producer.begin_transaction()
+                            in_txn, batch_started = True, time.monotonic()
+                        batch_events += self._emit_chunk(chunk)
+                        state, chunk, dirty = replace(state, adhoc=chunk.next_state), None, True
+
+                offset_only = not in_txn
+                if dirty and due and not (
+                        offset_only and time.monotonic() - last_commit < OFFSET_ONLY_INTERVAL_S):
                     if not in_txn:
                         producer.begin_transaction()
                     self._commit(state, batch_events)
                     in_txn, dirty, batch_events = False, False, 0
-                    batch_started = time.monotonic()
+                    batch_started = last_commit = time.monotonic()
                 if stop is not None and stop.is_set() and not in_txn:
                     break
         finally:
@@ -302,18 +314,23 @@ class Capture:
             emitted += self._emit(chunk.table, "r", None, row, source, None)
         return emitted
 
-    def _emit_transaction(self, txn: Transaction) -> int:
-        per_table: dict[str, int] = {}
+    def _emit_rows(self, rows: Rows, progress: "TxnProgress") -> int:
+        """Emit the row changes of one rows event, numbered within their source transaction;
+        rows already in Kafka before a restart (``progress.skip_*``) are counted, not re-sent."""
+        if rows.gtid != progress.gtid:
+            progress.start(rows.gtid)
         emitted = 0
         db = self.settings.mysql.database
-        for order, change in enumerate(txn.changes, start=1):
+        for change in rows.changes:
             name = change.table.table
-            per_table[name] = per_table.get(name, 0) + 1
-            source = SourceInfo(self.cap.topic_prefix, db, name, txn.ts * 1000, txn.server_id,
-                                txn.gtid, change.file, change.pos, change.row)
+            order, per_table = progress.next(name)
+            if progress.skipping(order):
+                continue
+            source = SourceInfo(self.cap.topic_prefix, db, name, rows.ts * 1000, rows.server_id,
+                                rows.gtid, change.file, change.pos, change.row)
             emitted += self._emit(change.table, change.op, change.before, change.after, source,
-                                  {"id": txn.gtid, "total_order": order,
-                                   "data_collection_order": per_table[name]})
+                                  {"id": rows.gtid, "total_order": order,
+                                   "data_collection_order": per_table})
         return emitted
 
     def run(self, stop: threading.Event | None = None) -> None:
@@ -344,6 +361,32 @@ class Capture:
             except KafkaException as exc:  # a fenced producer cannot flush; nothing is owed
                 log.debug("producer flush on close: %s", exc)
             self._producer = None
+
+
+@dataclass
+class TxnProgress:
+    """Where the capture is inside the current source transaction."""
+    skip_gtid: str = ""
+    skip_rows: int = 0
+    gtid: str = ""
+    order: int = 0
+    per_table: dict[str, int] | None = None
+
+    def start(self, gtid: str) -> None:
+        self.gtid, self.order, self.per_table = gtid, 0, {}
+
+    def next(self, table: str) -> tuple[int, int]:
+        assert self.per_table is not None
+        self.order += 1
+        self.per_table[table] = self.per_table.get(table, 0) + 1
+        return self.order, self.per_table[table]
+
+    def skipping(self, order: int) -> bool:
+        if self.skip_gtid and self.gtid == self.skip_gtid:
+            if order <= self.skip_rows:
+                return True
+            self.skip_gtid = ""      # past the rows committed before the restart
+        return False
 
 
 @dataclass

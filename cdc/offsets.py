@@ -30,6 +30,8 @@ class SourceOffset:
     snapshot_completed: bool = True
     server_id: int = 0
     signal_offset: int = 0    # next record to read in the signals topic
+    partial_gtid: str = ""    # a large transaction split across Kafka transactions: its GTID,
+    partial_rows: int = 0     # and how many of its row changes are already in Kafka
     adhoc: "AdhocSnapshot | None" = None
 
     def to_bytes(self) -> bytes:

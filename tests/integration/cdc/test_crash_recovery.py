@@ -109,3 +109,44 @@ def test_second_instance_with_same_identity_fences_the_first(scratch):
     events = [e for e in scratch.read_topic(scratch.topic("stock_available"), min_count=59)
               if e.value["op"] != "r"]
     assert [(e.key["id_stock_available"], e.value["after"]["quantity"]) for e in events] == [(2, 7)]
+
+
+class Crash(Exception):
+    pass
+
+
+def test_transaction_larger_than_a_batch_is_split_and_resumed_exactly_once(scratch):
+    settings = scratch.settings(["stock_available"], batch_max_events=20)
+    with CaptureThread(settings) as cap:            # initial snapshot, then idle
+        cap.wait_committed(scratch.gtid_seq())
+    # one source transaction of 1,500 new stock rows (several binlog rows events), then a small one
+    rows = ", ".join(f"({1000 + i}, {5000 + i}, 0, 1, 0, {i}, {i}, 0, 0, 2, '')" for i in range(1500))
+    scratch.sql("INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, "
+                "id_shop, id_shop_group, quantity, physical_quantity, reserved_quantity, "
+                f"depends_on_stock, out_of_stock, location) VALUES {rows}")
+    scratch.sql("UPDATE ps_stock_available SET quantity = 7 WHERE id_stock_available = 1")
+
+    def die_after_first_split(offset, events):
+        if offset.partial_rows:
+            raise Crash(f"killed after {offset.partial_rows} rows of {offset.partial_gtid}")
+
+    crashing = CaptureThread(settings)
+    crashing.capture.on_commit = die_after_first_split
+    crashing.__enter__()
+    crashing.thread.join(30)
+    assert isinstance(crashing.error, Crash), crashing.error
+    committed = crashing.capture.committed
+    assert 0 < committed.partial_rows < 1500
+    crashing.error = None
+    crashing.join()
+
+    with CaptureThread(settings) as cap:              # resumes inside the big transaction
+        cap.wait_committed(scratch.gtid_seq())
+        assert cap.capture.committed.partial_rows == 0
+
+    events = scratch.read_topic(scratch.topic("stock_available"), min_count=58 + 1501, timeout=60)
+    created = [e for e in events if e.value["op"] == "c"]
+    assert [e.key["id_stock_available"] for e in created] == list(range(1000, 2500)), "lost or repeated rows"
+    assert [e.value["transaction"]["total_order"] for e in created] == list(range(1, 1501))
+    assert len({e.value["transaction"]["id"] for e in created}) == 1
+    assert events[-1].key["id_stock_available"] == 1 and events[-1].value["after"]["quantity"] == 7

@@ -91,3 +91,28 @@ def test_stock_feed_and_snapshot_report_available_quantity(erp):
     assert pages >= 3 and len(levels) == len({l.sku for l in levels}) >= 47
     assert {l.sku: l.quantity for l in levels}[code] == Decimal(7)
     assert {l.sku: l.quantity for l in levels}["demo_1-2"] == quantity(erp, "demo_1-2")
+
+
+def test_order_status_and_shipment_feeds_carry_the_shop_reference_and_tracking(erp):
+    status_cursor = max((c.ts, c.row_id) for c in erp.changes("order_status", None, "", 100_000))
+    ship_cursor = max(((c.ts, c.row_id) for c in erp.changes("shipment", None, "", 100_000)),
+                      default=(None, ""))
+    order = shop_order(("demo_1-3", "1", "23.90"))
+    created = erp.create_sales_order(order)
+
+    statuses = erp.changes("order_status", status_cursor[0], status_cursor[1], 100)
+    ours = [c.record for c in statuses if c.record.shop_reference == order.shop_reference]
+    assert ours and ours[-1].erp_order_id == created.erp_order_id
+    assert ours[-1].state in ("confirmed", "processing")
+
+    shipments = [c.record for c in erp.changes("shipment", ship_cursor[0], ship_cursor[1], 100)
+                 if c.record.shop_reference == order.shop_reference]
+    assert len(shipments) == 1 and shipments[0].tracking_number is None
+    shipment_id = int(shipments[0].erp_shipment_id)
+    erp.call("stock.shipment.out", "write", [shipment_id], {"reference": "1Z999AA10123456784"})
+    latest = max((c.ts, c.row_id) for c in erp.changes("shipment", ship_cursor[0], ship_cursor[1], 100))
+    again = [c.record for c in erp.changes("shipment", ship_cursor[0], ship_cursor[1], 100)
+             if c.record.erp_shipment_id == str(shipment_id)]
+    assert again[-1].tracking_number == "1Z999AA10123456784"
+    assert again[-1].erp_order_id == created.erp_order_id
+    assert latest[0] >= shipments[0].changed_at
