@@ -22,8 +22,9 @@ def test_bytes_behind_spans_rotated_files():
 
 
 def test_offset_serialisation_round_trips():
-    off = SourceOffset("0-1-7", "b.000001", 1234, 1700000000000, True, 1, 3,
-                       AdhocSnapshot(("ps_orders", "ps_product_shop"), (5, 1), "sig"))
+    off = SourceOffset("0-1-7", "b.000001", 1234, ts_ms=1700000000000, server_id=1, signal_offset=3,
+                       partial_gtid="0-1-8", partial_rows=120,
+                       adhoc=AdhocSnapshot(("ps_orders", "ps_product_shop"), (5, 1), "sig"))
     assert SourceOffset.from_bytes(off.to_bytes()) == off
     plain = SourceOffset("0-1-7", "b.000001", 1234)
     assert SourceOffset.from_bytes(plain.to_bytes()) == plain
