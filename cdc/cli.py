@@ -16,25 +16,14 @@ from cdc import database
 from cdc.errors import CaptureError
 from cdc.offsets import OffsetStore
 from cdc.status import capture_status
-from pssync.settings import ConfigError, Settings, load_settings
+from pssync.console import ConfigOpt, fail, settings_or_exit
+from pssync.settings import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
 log = logging.getLogger("pssync.cdc")
 
-ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (env PSSYNC_* overrides it).")
 
 
-def _settings(config: Optional[Path]) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-
-
-def _fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1) from None
 
 
 @app.command()
@@ -46,7 +35,7 @@ def run(config: Optional[Path] = ConfigOpt,
     """Snapshot (first run) then stream the binlog into Kafka, until SIGTERM/SIGINT."""
     from cdc.capture import Capture
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if metrics_port:
         from prometheus_client import start_http_server
         start_http_server(metrics_port)
@@ -63,7 +52,7 @@ def run(config: Optional[Path] = ConfigOpt,
         log.info("capture %r running; Ctrl-C to stop", settings.capture.name)
         capture.stream_resilient(start, stop)
     except (CaptureError, BrokerUnavailable, RegistryError, Fenced) as exc:
-        _fail(exc)
+        fail(exc)
     finally:
         capture.close()
 
@@ -79,14 +68,14 @@ def snapshot(table: list[str] = typer.Option(..., "--table", "-t", help="Unprefi
     """
     from cdc.signals import request_snapshot
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     unknown = [t for t in table if t not in settings.capture.tables]
     if unknown:
-        _fail(CaptureError(f"not captured tables: {', '.join(unknown)} (see capture.tables)"))
+        fail(CaptureError(f"not captured tables: {', '.join(unknown)} (see capture.tables)"))
     try:
         signal_id = request_snapshot(settings, list(table))
     except (BrokerUnavailable, RuntimeError) as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"snapshot of {', '.join(table)} requested (signal {signal_id}); "
                "the capture emits it while streaming")
 
@@ -95,12 +84,12 @@ def snapshot(table: list[str] = typer.Option(..., "--table", "-t", help="Unprefi
 def status(config: Optional[Path] = ConfigOpt,
            as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Where the capture stands: committed position, binlog head, and how far behind it is."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     try:
         report = capture_status(settings, OffsetStore(settings.kafka, settings.capture.offsets_topic,
                                                       settings.capture.name))
     except (CaptureError, BrokerUnavailable) as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -116,6 +105,6 @@ def tail(table: Optional[list[str]] = typer.Option(None, "--table", "-t", help="
     """Print committed change events as JSON lines, decoded through the schema registry."""
     from cdc.tail import tail as tail_events, to_line
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     for event in tail_events(settings, table or settings.capture.tables, from_beginning, idle_timeout):
         typer.echo(to_line(event))

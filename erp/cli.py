@@ -13,27 +13,16 @@ import typer
 from bus.kafka import BrokerUnavailable, Fenced
 from bus.registry import RegistryError
 from erp.errors import ErpError
-from pssync.settings import ConfigError, Settings, load_settings
+from pssync.console import ConfigOpt, fail, settings_or_exit
+from pssync.settings import ConfigError, Settings
 
 app = typer.Typer(no_args_is_help=True)
 mapping_app = typer.Typer(no_args_is_help=True, help="The PrestaShop <-> ERP product mapping table.")
 app.add_typer(mapping_app, name="mapping")
 log = logging.getLogger("pssync.erp")
-ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (env PSSYNC_* overrides it).")
 FAILURES = (ConfigError, ErpError, BrokerUnavailable, RegistryError, Fenced)
 
 
-def _settings(config: Optional[Path]) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-
-
-def _fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(1) from None
 
 
 def _adapter(settings: Settings):
@@ -47,7 +36,7 @@ def poll(config: Optional[Path] = ConfigOpt) -> None:
     """Capture the ERP's changes into the erp.* topics until SIGTERM/SIGINT."""
     from erp.poller import ErpPoller
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -56,7 +45,7 @@ def poll(config: Optional[Path] = ConfigOpt) -> None:
         poller = ErpPoller(settings, _adapter(settings))
         poller.run(stop)
     except FAILURES as exc:
-        _fail(exc)
+        fail(exc)
     finally:
         if poller is not None:
             poller.close()
@@ -67,14 +56,14 @@ def snapshot_stock(config: Optional[Path] = ConfigOpt) -> None:
     """Publish a full stock snapshot (self-correcting downstream)."""
     from erp.poller import ErpPoller
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     poller = None
     try:
         poller = ErpPoller(settings, _adapter(settings))
         poller.prepare()
         typer.echo(f"stock snapshot {poller.snapshot_stock()} published")
     except FAILURES as exc:
-        _fail(exc)
+        fail(exc)
     finally:
         if poller is not None:
             poller.close()
@@ -85,9 +74,9 @@ def webhook(config: Optional[Path] = ConfigOpt) -> None:
     """Serve the webhook receiver for ERPs that push (settings: erp.webhook)."""
     from erp.webhook import serve
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if settings.erp.webhook is None:
-        _fail(ConfigError("erp.webhook is not configured (at least erp.webhook.secret, "
+        fail(ConfigError("erp.webhook is not configured (at least erp.webhook.secret, "
                           "e.g. PSSYNC_ERP__WEBHOOK__SECRET)"))
     serve(settings, settings.erp.webhook)
 
@@ -102,11 +91,11 @@ def tail(kind: Optional[list[str]] = typer.Option(None, "--kind", "-k",
     from cdc.tail import tail_topics, to_line
     from erp.topics import TOPICS, topic_name
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     kinds = kind or list(TOPICS)
     unknown = [k for k in kinds if k not in TOPICS]
     if unknown:
-        _fail(ConfigError(f"unknown kind(s) {unknown}; known: {', '.join(TOPICS)}"))
+        fail(ConfigError(f"unknown kind(s) {unknown}; known: {', '.join(TOPICS)}"))
     topics = [topic_name(settings.erp.topic_prefix, k) for k in kinds]  # type: ignore[arg-type]
     for topic, key, value in tail_topics(settings, topics, from_beginning, idle_timeout):
         typer.echo(to_line({"topic": topic, "key": key, **(value or {"tombstone": True})}))
@@ -118,7 +107,7 @@ def mapping_load(config: Optional[Path] = ConfigOpt) -> None:
     from cdc.database import connect
     from erp.mapping import ErpItem, load_from_catalogue
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     try:
         adapter = _adapter(settings)
         items, since, after = [], None, ""
@@ -135,7 +124,7 @@ def mapping_load(config: Optional[Path] = ConfigOpt) -> None:
                                      {i.sku: i for i in items}.values())
         conn.close()
     except FAILURES as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"mapped {len(report.mapped)} SKUs; kept {len(report.kept_manual)} manual mappings")
     for item in report.unknown:
         typer.echo(f"unknown SKU (no shop product or combination): {item.sku} (ERP id {item.erp_product_id})")
@@ -151,7 +140,7 @@ def mapping_set(id_product: int = typer.Option(...), id_product_attribute: int =
     from cdc.database import connect
     from erp.mapping import Mapping, set_mapping
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     conn = connect(settings.mysql)
     set_mapping(conn, Mapping(settings.erp.name, id_product, id_product_attribute, sku, erp_product_id, "manual"))
     conn.close()
@@ -167,7 +156,7 @@ def mapping_show(config: Optional[Path] = ConfigOpt,
     from cdc.database import connect
     from erp.mapping import all_mappings
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     conn = connect(settings.mysql)
     rows = all_mappings(conn, settings.erp.name)
     conn.close()
