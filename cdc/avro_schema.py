@@ -131,3 +131,23 @@ def value_schema(table: TableDef, topic_prefix: str) -> dict[str, Any]:
             {"name": "transaction", "type": ["null", TRANSACTION_SCHEMA], "default": None},
         ],
     }
+
+
+TRANSACTION_KEY_SCHEMA: dict[str, Any] = {
+    "type": "record", "name": "TransactionMetadataKey", "namespace": "io.debezium.connector.common",
+    "fields": [{"name": "id", "type": "string"}],
+}
+
+TRANSACTION_VALUE_SCHEMA: dict[str, Any] = {
+    "type": "record", "name": "TransactionMetadataValue", "namespace": "io.debezium.connector.common",
+    "fields": [
+        {"name": "status", "type": "string"},
+        {"name": "id", "type": "string"},
+        {"name": "event_count", "type": ["null", "long"], "default": None},
+        {"name": "data_collections", "default": None, "type": ["null", {"type": "array", "items": {
+            "type": "record", "name": "ConnectDefault", "namespace": "io.confluent.connect.avro",
+            "fields": [{"name": "data_collection", "type": "string"},
+                       {"name": "event_count", "type": "long"}]}}]},
+        {"name": "ts_ms", "type": "long"},
+    ],
+}

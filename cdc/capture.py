@@ -15,7 +15,9 @@ from prometheus_client import Counter, Gauge, Histogram
 from tqdm import tqdm
 
 from bus.kafka import Fenced, ensure_topics, is_fatal_fencing, transactional_producer
+from bus.avro import AvroEncoder
 from bus.registry import Registry
+from cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCHEMA
 from cdc import database
 from cdc.binlog import BinlogReader, Idle, Rows, Transaction
 from cdc.columns import TableDef
@@ -40,6 +42,10 @@ LAG = Gauge("pssync_cdc_source_lag_seconds", "Now minus commit time of the last 
 OFFSET_ONLY_INTERVAL_S = 1.0
 
 
+def transaction_topic(settings: Settings) -> str:
+    return f"{settings.capture.topic_prefix}.transaction"
+
+
 def dead_letter_topic(settings: Settings) -> str:
     return f"{settings.capture.topic_prefix}.cdc.dead-letter"
 
@@ -54,6 +60,7 @@ class Capture:
         self.tables = [database.prefixed(settings.mysql, t) for t in self.cap.tables]
         self.on_commit = on_commit
         self._codecs: dict[TableDef, TableCodec] = {}
+        self._txn_encoders: tuple[AvroEncoder, AvroEncoder] | None = None
         self._producer: Producer | None = None
         self.committed: SourceOffset | None = None
 
@@ -81,6 +88,8 @@ class Capture:
             dead_letter_topic(self.settings): {},
             signals_topic(self.settings): {},
         }
+        if self.cap.transaction_metadata:
+            topics[transaction_topic(self.settings)] = {}
         for table in self.tables:
             topics[topic_for(self.cap.topic_prefix, db, table)] = {}
         ensure_topics(self.settings.kafka, topics, timeout=self.settings.kafka.connect_timeout)
@@ -226,6 +235,12 @@ class Capture:
                     batch_events += self._emit_rows(item, progress)
                     state, dirty = replace(state, partial_gtid=item.gtid, partial_rows=progress.order), True
                 elif isinstance(item, Transaction):
+                    if progress.gtid == item.gtid and progress.order:
+                        if not in_txn:
+                            producer.begin_transaction()
+                            in_txn, batch_started = True, time.monotonic()
+                        self._transaction_marker("END", item.gtid, item.ts, progress)
+                        progress.start("")
                     state = replace(state, gtid=item.position, file=item.file, pos=item.pos,
                                     ts_ms=item.ts * 1000, server_id=item.server_id,
                                     snapshot_completed=True, partial_gtid="", partial_rows=0)
@@ -314,11 +329,33 @@ class Capture:
             emitted += self._emit(chunk.table, "r", None, row, source, None)
         return emitted
 
+    def _transaction_marker(self, status: str, gtid: str, ts: int,
+                            progress: "TxnProgress | None" = None) -> None:
+        """Debezium's transaction metadata: BEGIN, then END with the event count per table."""
+        if not self.cap.transaction_metadata:
+            return
+        if self._txn_encoders is None:
+            topic = transaction_topic(self.settings)
+            self._txn_encoders = (
+                AvroEncoder(self.registry.register(f"{topic}-key", TRANSACTION_KEY_SCHEMA), TRANSACTION_KEY_SCHEMA),
+                AvroEncoder(self.registry.register(f"{topic}-value", TRANSACTION_VALUE_SCHEMA), TRANSACTION_VALUE_SCHEMA))
+        key_enc, value_enc = self._txn_encoders
+        db = self.settings.mysql.database
+        value = {"status": status, "id": gtid, "ts_ms": ts * 1000, "event_count": None,
+                 "data_collections": None}
+        if progress is not None:
+            value["event_count"] = progress.order
+            value["data_collections"] = [{"data_collection": f"{db}.{table}", "event_count": n}
+                                         for table, n in sorted((progress.per_table or {}).items())]
+        self._produce(transaction_topic(self.settings), key_enc.encode({"id": gtid}), value_enc.encode(value))
+
     def _emit_rows(self, rows: Rows, progress: "TxnProgress") -> int:
         """Emit the row changes of one rows event, numbered within their source transaction;
         rows already in Kafka before a restart (``progress.skip_*``) are counted, not re-sent."""
         if rows.gtid != progress.gtid:
             progress.start(rows.gtid)
+            if not progress.skipping(1):   # BEGIN went out with the first rows, before a restart
+                self._transaction_marker("BEGIN", rows.gtid, rows.ts)
         emitted = 0
         db = self.settings.mysql.database
         for change in rows.changes:

@@ -82,6 +82,8 @@ class CaptureSettings(Section):
     snapshot_mode: Literal["initial", "never", "when_needed"] = "initial"
     batch_max_events: int = Field(5000, ge=1)
     snapshot_chunk_rows: int = Field(5000, ge=1, description="Rows per on-demand snapshot chunk.")
+    transaction_metadata: bool = Field(
+        True, description="BEGIN/END records with per-table event counts on <topic_prefix>.transaction.")
     batch_max_ms: int = Field(100, ge=1)
     datetime_zone: str = Field("UTC", description="Time zone the shop writes DATETIME columns in.")
     heartbeat_seconds: float = Field(0.1, gt=0)

@@ -157,6 +157,18 @@ def test_multi_row_transaction_carries_one_id_and_positions(scratch):
     details = sorted((e.value["transaction"]["data_collection_order"] for e in events
                       if e.topic.endswith("ps_order_detail")))
     assert details == [1, 2]
+    # Debezium's transaction metadata: BEGIN, then END with the count per table
+    (txn_id,) = txn_ids
+    markers = [e.value for e in read_topics(scratch, [f"{scratch.prefix}.transaction"], min_count=2)
+               if e.key == {"id": txn_id}]
+    assert [m["status"] for m in markers] == ["BEGIN", "END"]
+    assert markers[1]["event_count"] == 6
+    db = scratch.database
+    assert markers[1]["data_collections"] == [
+        {"data_collection": f"{db}.ps_order_detail", "event_count": 2},
+        {"data_collection": f"{db}.ps_order_history", "event_count": 1},
+        {"data_collection": f"{db}.ps_orders", "event_count": 1},
+        {"data_collection": f"{db}.ps_stock_available", "event_count": 2}]
 
 
 def test_table_outside_include_list_is_ignored(scratch):
@@ -170,7 +182,8 @@ def test_table_outside_include_list_is_ignored(scratch):
     topics = AdminClient({"bootstrap.servers": scratch.stack.kafka_bootstrap}).list_topics(timeout=10).topics
     ours = sorted(t for t in topics if t.startswith(scratch.prefix + "."))
     assert ours == sorted([f"{scratch.prefix}.offsets", f"{scratch.prefix}.cdc.dead-letter",
-                           f"{scratch.prefix}.cdc.signals", scratch.topic("orders")])
+                           f"{scratch.prefix}.cdc.signals", f"{scratch.prefix}.transaction",
+                           scratch.topic("orders")])
     events = scratch.read_topic(scratch.topic("orders"), min_count=6)
     assert [e.value["op"] for e in events if e.value["op"] != "r"] == ["c"]
 

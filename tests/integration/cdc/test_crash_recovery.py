@@ -150,3 +150,8 @@ def test_transaction_larger_than_a_batch_is_split_and_resumed_exactly_once(scrat
     assert [e.value["transaction"]["total_order"] for e in created] == list(range(1, 1501))
     assert len({e.value["transaction"]["id"] for e in created}) == 1
     assert events[-1].key["id_stock_available"] == 1 and events[-1].value["after"]["quantity"] == 7
+    # one BEGIN and one END for the split transaction, the END counting all its rows
+    big_id = created[0].value["transaction"]["id"]
+    markers = [e.value for e in read_topics(scratch, [f"{scratch.prefix}.transaction"], min_count=4)
+               if e.key == {"id": big_id}]
+    assert [(m["status"], m["event_count"]) for m in markers] == [("BEGIN", None), ("END", 1500)]
