@@ -1,0 +1,530 @@
+"""Join one PrestaShop order into one ERP sales-order command (pure logic, no I/O).
+
+Inputs are the ``after`` images of the order's change events (column -> value; DECIMAL columns are
+Decimal, DATETIME columns aware UTC datetimes, zero dates None) plus the reference rows the order
+points at. The result is a :class:`SalesOrderCommand` that converts to ``erp.base.SalesOrder``, or
+``None`` when the order's state asks for nothing, or :class:`Unmappable` for the dead-letter topic.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from erp.base import Address, Customer, SalesOrder, SalesOrderLine
+
+Row = Mapping[str, Any]
+SkuLookup = Callable[[int, int], str | None]
+ErpAction = Literal["create", "cancel"]
+# create: always send; unpaid: awaiting payment, sent only with send_unpaid; cancel; ignore: no command
+StateRule = Literal["create", "unpaid", "cancel", "ignore"]
+LineKind = Literal["product", "shipping", "wrapping", "discount"]
+
+# Fixed forever: changing it changes every command id and defeats de-duplication downstream.
+ORDER_COMMAND_NAMESPACE = uuid.UUID("bd6f20ab-eef1-575d-9919-435d3926f296")
+TOTALS_TOLERANCE = Decimal("0.01")
+DEFAULT_PLACES = 2
+
+DEFAULT_STATES: dict[str, StateRule] = {
+    "PS_OS_PAYMENT": "create",
+    "PS_OS_WS_PAYMENT": "create",
+    "PS_OS_OUTOFSTOCK_PAID": "create",
+    "PS_OS_CHEQUE": "unpaid",
+    "PS_OS_BANKWIRE": "unpaid",
+    "PS_OS_COD_VALIDATION": "unpaid",
+    "PS_OS_OUTOFSTOCK_UNPAID": "unpaid",
+    "PS_OS_CANCELED": "cancel",
+    "PS_OS_ERROR": "cancel",
+    "PS_OS_PREPARATION": "ignore",
+    "PS_OS_SHIPPING": "ignore",
+    "PS_OS_DELIVERED": "ignore",
+    "PS_OS_REFUND": "ignore",
+}
+_COMMENT_FIELDS = {"shop_reference": "", "reference": "", "id_order": 0, "payment": ""}
+
+
+class Unmappable(Exception):
+    """An order that cannot become a command. ``record`` names what it is about (shop, order,
+    line, product ids...) with JSON-friendly values, for the dead-letter topic's headers."""
+
+    def __init__(self, reason: str, record: Mapping[str, Any]) -> None:
+        self.reason = reason
+        self.record = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in record.items()}
+        super().__init__(f"{reason} [{', '.join(f'{k}={v}' for k, v in self.record.items())}]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration (deploy/order_mapping.yaml)
+# ---------------------------------------------------------------------------------------------
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExtraLine(_Frozen):
+    sku: str = Field(min_length=1)
+    description: str = ""
+
+
+class LinesExtra(_Frozen):
+    """Order-level amounts sent as extra lines. Without a ``shipping`` line the shipping goes to
+    ``SalesOrder.shipping_cost``; a wrapping or discount amount with no line configured makes the
+    order Unmappable rather than reach the ERP with a wrong total."""
+    shipping: ExtraLine | None = None
+    wrapping: ExtraLine | None = None
+    discount: ExtraLine | None = None
+
+
+class OrderMapping(_Frozen):
+    shop_id: str = Field("prestashop", min_length=1)   # identity of this installation in command ids
+    shop_reference_prefix: str = ""
+    erp_currency: str | None = None                    # None: send in the order's currency
+    send_unpaid: bool = False
+    states: dict[str, StateRule] = Field(default_factory=lambda: dict(DEFAULT_STATES))
+    countries: dict[int, str] = Field(default_factory=dict)   # ps_address.id_country -> ISO alpha-2
+    default_carrier: str = ""
+    carriers: dict[int, str] = Field(default_factory=dict)    # ps_orders.id_carrier -> carrier text
+    default_price_list: str | None = None
+    price_lists: dict[int, str] = Field(default_factory=dict)  # ps_customer.id_default_group -> list
+    comment_prefix: str = ""
+    lines_extra: LinesExtra = LinesExtra()
+
+    @field_validator("erp_currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError(f"not an ISO 4217 code: {value!r}")
+        return value.upper()
+
+    @field_validator("countries")
+    @classmethod
+    def _countries(cls, value: dict[int, str]) -> dict[int, str]:
+        for id_country, code in value.items():
+            if len(code) != 2 or not code.isalpha():
+                raise ValueError(f"country {id_country}: not an ISO 3166-1 alpha-2 code: {code!r}")
+        return {k: v.upper() for k, v in value.items()}
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, value: dict[str, StateRule]) -> dict[str, StateRule]:
+        for key in value:
+            if not key.startswith("PS_OS_"):
+                raise ValueError(f"{key!r} is not a PS_OS_* configuration key")
+        return value
+
+    @field_validator("comment_prefix")
+    @classmethod
+    def _comment_prefix(cls, value: str) -> str:
+        try:
+            value.format(**_COMMENT_FIELDS)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"placeholders allowed: {', '.join(_COMMENT_FIELDS)} ({exc!r})") from None
+        return value
+
+    @classmethod
+    def from_yaml(cls, text: str) -> OrderMapping:
+        return cls.model_validate(yaml.safe_load(text) or {})
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CommandLine:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal                 # tax excluded, in the command's currency
+    description: str
+    kind: LineKind = "product"
+    id_order_detail: int | None = None  # the source line; None for extra lines
+
+    def to_erp(self) -> SalesOrderLine:
+        return SalesOrderLine(self.sku, self.quantity, self.unit_price, self.description)
+
+
+@dataclass(frozen=True)
+class SalesOrderCommand:
+    command_id: uuid.UUID
+    erp_action: ErpAction
+    shop_id: str
+    id_shop: int
+    id_order: int
+    reference: str                      # PrestaShop's reference, shared by orders split from a cart
+    shop_reference: str                 # unique per order: the ERP's idempotency key
+    state_id: int
+    state_key: str                      # the PS_OS_* key the state resolved to
+    source_event_id: str
+    customer: Customer
+    currency: str
+    lines: tuple[CommandLine, ...]
+    invoice_address: Address
+    shipment_address: Address
+    ordered_at: dt.datetime
+    shipping_cost: Decimal              # tax excluded; 0 when shipping is sent as a line
+    comment: str
+    carrier: str
+    price_list: str | None
+
+    @property
+    def net_total(self) -> Decimal:
+        """Tax-excluded total as the ERP will compute it from the lines and shipping."""
+        return sum((line.quantity * line.unit_price for line in self.lines), Decimal(0)) + self.shipping_cost
+
+    def to_sales_order(self) -> SalesOrder:
+        return SalesOrder(
+            shop_reference=self.shop_reference,
+            customer=self.customer,
+            currency=self.currency,
+            lines=tuple(line.to_erp() for line in self.lines),
+            invoice_address=self.invoice_address,
+            shipment_address=self.shipment_address,
+            ordered_at=self.ordered_at,
+            shipping_cost=self.shipping_cost,
+            comment=self.comment,
+        )
+
+
+@dataclass(frozen=True)
+class OrderRows:
+    order: Row                          # ps_orders
+    details: Sequence[Row]              # all its ps_order_detail rows
+    history: Sequence[Row]              # all its ps_order_history rows
+    addresses: Sequence[Row]            # ps_address: at least its delivery and invoice addresses
+    customer: Row | None                # ps_customer
+    currencies: Sequence[Row]           # ps_currency: the order's and the shop default currency
+    configuration: Sequence[Row]        # ps_configuration rows (all scopes)
+
+
+def command_id(shop_id: str, id_order: int, source_event_id: str) -> uuid.UUID:
+    return uuid.uuid5(ORDER_COMMAND_NAMESPACE, f"{shop_id}:{id_order}:{source_event_id}")
+
+
+def build_command(rows: OrderRows, mapping: OrderMapping, sku_for: SkuLookup,
+                  source_event_id: str) -> SalesOrderCommand | None:
+    """The command for one order, or None when its state maps to no ERP action.
+
+    ``source_event_id`` is the GTID of the source transaction the command stems from: for a create,
+    the transaction that created the order, so redeliveries and re-snapshots of the same order give
+    the same command id; for a cancel, the transaction that cancelled it (a different id from the
+    create's). ``sku_for(id_product, id_product_attribute)`` is the product mapping table."""
+    if not source_event_id:
+        raise ValueError("source_event_id (the MariaDB GTID) is required")
+    order = rows.order
+    id_order, id_shop, id_shop_group = (_int(order, c) for c in ("id_order", "id_shop", "id_shop_group"))
+    ctx: dict[str, Any] = {"shop_id": mapping.shop_id, "id_shop": id_shop, "id_order": id_order,
+                           "reference": order.get("reference")}
+    _check_same_order(id_order, rows.details, "ps_order_detail")
+    _check_same_order(id_order, rows.history, "ps_order_history")
+
+    state_id = effective_state(order, rows.history)
+    state_key, action = _action(state_id, rows.configuration, mapping, id_shop, id_shop_group, ctx)
+    if action is None:
+        return None
+    ctx["state"] = f"{state_key}={state_id}"
+
+    reference = (order.get("reference") or "").strip()
+    if not reference:
+        raise Unmappable("order has no reference", ctx)
+    currency, money = _currency(order, rows.currencies, rows.configuration, mapping,
+                                id_shop, id_shop_group, ctx)
+    _check_totals(order, rows.details, ctx)
+    customer_row = _customer_row(order, rows.customer, ctx)
+    addresses = {_int(a, "id_address"): a for a in rows.addresses}
+    lines, shipping_cost = _lines(order, rows.details, sku_for, money, mapping.lines_extra, ctx)
+    # PrestaShop gives every order split from one cart (one per carrier or warehouse) the cart's
+    # 9-letter reference, so the reference alone would make the ERP's idempotent create take the
+    # second order for a duplicate of the first and drop it; id_order makes it unique while the
+    # reference the customer sees stays searchable.
+    shop_reference = f"{mapping.shop_reference_prefix}{reference}-{id_order}"
+
+    return SalesOrderCommand(
+        command_id=command_id(mapping.shop_id, id_order, source_event_id),
+        erp_action=action,
+        shop_id=mapping.shop_id,
+        id_shop=id_shop,
+        id_order=id_order,
+        reference=reference,
+        shop_reference=shop_reference,
+        state_id=state_id,
+        state_key=state_key,
+        source_event_id=source_event_id,
+        customer=_customer(customer_row),
+        currency=currency,
+        lines=lines,
+        invoice_address=_address(order, "id_address_invoice", addresses, mapping, ctx),
+        shipment_address=_address(order, "id_address_delivery", addresses, mapping, ctx),
+        ordered_at=_utc(order, "date_add"),
+        shipping_cost=shipping_cost,
+        comment=_comment(order, reference, shop_reference, mapping),
+        carrier=mapping.carriers.get(_int(order, "id_carrier"), mapping.default_carrier),
+        price_list=mapping.price_lists.get(_int(customer_row, "id_default_group"),
+                                           mapping.default_price_list),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# States
+# ---------------------------------------------------------------------------------------------
+
+def resolve_configuration(rows: Iterable[Row], name: str, id_shop: int, id_shop_group: int) -> str | None:
+    """A ps_configuration value as PrestaShop reads it: the shop's row, else its group's, else the
+    global one (NULL or 0 scope columns). ``name`` is not unique: the newest row of a scope wins."""
+    best: tuple[int, int] | None = None
+    value: str | None = None
+    for row in rows:
+        if row.get("name") != name:
+            continue
+        row_shop, row_group = row.get("id_shop") or 0, row.get("id_shop_group") or 0
+        if row_shop:
+            scope = 3 if row_shop == id_shop else 0
+        elif row_group:
+            scope = 2 if row_group == id_shop_group else 0
+        else:
+            scope = 1
+        rank = (scope, row.get("id_configuration") or 0)
+        if scope and (best is None or rank > best):
+            best, value = rank, row.get("value")
+    return value
+
+
+def effective_state(order: Row, history: Iterable[Row]) -> int:
+    """``ps_orders.current_state``, unless a history row is newer than the order's ``date_upd``:
+    PrestaShop writes the history row before updating the order, so that row is a state change
+    whose ps_orders update has not been joined yet."""
+    latest = max(history, key=lambda h: _int(h, "id_order_history"), default=None)
+    date_upd = order.get("date_upd")
+    if latest is not None and date_upd is not None and latest.get("date_add") is not None \
+            and latest["date_add"] > date_upd:
+        return _int(latest, "id_order_state")
+    return _int(order, "current_state")
+
+
+def _action(state_id: int, configuration: Sequence[Row], mapping: OrderMapping, id_shop: int,
+            id_shop_group: int, ctx: Mapping[str, Any]) -> tuple[str, ErpAction | None]:
+    matches: dict[str, StateRule] = {}
+    resolved = 0
+    for key, rule in mapping.states.items():
+        value = resolve_configuration(configuration, key, id_shop, id_shop_group)
+        if value is None or not value.strip().isdigit():
+            continue
+        resolved += 1
+        if int(value) == state_id:
+            matches[key] = rule
+    if not resolved:
+        raise Unmappable("none of the mapped PS_OS_* keys is in the ps_configuration rows given", ctx)
+    if not matches:
+        return f"unmapped state {state_id}", None
+    if len(set(matches.values())) > 1:
+        raise Unmappable(f"state {state_id} is configured as several keys with different actions: "
+                         f"{matches}", ctx)
+    key, rule = sorted(matches.items())[0]
+    if rule == "create" or (rule == "unpaid" and mapping.send_unpaid):
+        return key, "create"
+    if rule == "cancel":
+        return key, "cancel"
+    return key, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Money
+# ---------------------------------------------------------------------------------------------
+
+def convert_amount(amount: Decimal, rate: Decimal, places: int) -> Decimal:
+    """``amount / rate`` rounded once, ROUND_HALF_EVEN, to ``places`` decimals. The quotient is
+    computed exactly as a fraction, so no intermediate rounding can move a tie."""
+    rounded = round(Fraction(amount) / Fraction(rate), places)
+    scaled = rounded * 10 ** places          # an integer: rounded has at most `places` decimals
+    return Decimal(f"{int(scaled)}E-{places}")
+
+
+def _currency(order: Row, currencies: Sequence[Row], configuration: Sequence[Row], mapping: OrderMapping,
+              id_shop: int, id_shop_group: int,
+              ctx: Mapping[str, Any]) -> tuple[str, Callable[[Decimal], Decimal]]:
+    by_id = {_int(c, "id_currency"): c for c in currencies}
+    order_currency = by_id.get(_int(order, "id_currency"))
+    if order_currency is None:
+        raise Unmappable(f"ps_currency {order['id_currency']} of the order is missing", ctx)
+    iso = str(order_currency["iso_code"]).upper()
+    target = mapping.erp_currency or iso
+    if target == iso:
+        return iso, lambda amount: amount
+    default_id = resolve_configuration(configuration, "PS_CURRENCY_DEFAULT", id_shop, id_shop_group)
+    default = by_id.get(int(default_id)) if default_id and default_id.strip().isdigit() else None
+    if default is None or str(default["iso_code"]).upper() != target:
+        raise Unmappable(f"order is in {iso}, the ERP currency {target} is not the shop default "
+                         f"currency (PS_CURRENCY_DEFAULT={default_id}, row given: {default is not None}): "
+                         "ps_orders.conversion_rate only converts to the default currency", ctx)
+    rate = _dec(order, "conversion_rate")
+    if rate <= 0:
+        raise Unmappable(f"ps_orders.conversion_rate is {rate}", ctx)
+    precision = default.get("precision")
+    places = int(precision) if precision is not None else DEFAULT_PLACES
+    return target, lambda amount: convert_amount(amount, rate, places)
+
+
+def _check_totals(order: Row, details: Sequence[Row], ctx: Mapping[str, Any]) -> None:
+    if not details:
+        raise Unmappable("order has no ps_order_detail rows", ctx)
+    lines_total = sum((_dec(d, "total_price_tax_excl") for d in details), Decimal(0))
+    total_products = _dec(order, "total_products")
+    if abs(lines_total - total_products) > TOTALS_TOLERANCE:
+        raise Unmappable(f"sum of ps_order_detail.total_price_tax_excl {lines_total} differs from "
+                         f"ps_orders.total_products {total_products}",
+                         {**ctx, "lines_total": lines_total, "total_products": total_products})
+
+
+def _lines(order: Row, details: Sequence[Row], sku_for: SkuLookup, money: Callable[[Decimal], Decimal],
+           extra: LinesExtra, ctx: Mapping[str, Any]) -> tuple[tuple[CommandLine, ...], Decimal]:
+    ordered = sorted(details, key=lambda d: _int(d, "id_order_detail"))
+    lines = [_product_line(d, sku_for, money, ctx) for d in ordered]
+    shipping = money(_dec(order, "total_shipping_tax_excl"))
+    if extra.shipping is not None and shipping:
+        lines.append(CommandLine(extra.shipping.sku, Decimal(1), shipping, extra.shipping.description,
+                                 "shipping"))
+        shipping = Decimal(0)
+    for kind, column, sign in (("wrapping", "total_wrapping_tax_excl", 1),
+                               ("discount", "total_discounts_tax_excl", -1)):
+        amount = _dec(order, column)
+        if not amount:
+            continue
+        line: ExtraLine | None = getattr(extra, kind)
+        if line is None:
+            raise Unmappable(f"ps_orders.{column} is {amount} but lines_extra.{kind} is not configured",
+                             {**ctx, column: amount})
+        lines.append(CommandLine(line.sku, Decimal(1), sign * money(amount), line.description, kind))
+    return tuple(lines), shipping
+
+
+def _product_line(detail: Row, sku_for: SkuLookup, money: Callable[[Decimal], Decimal],
+                  ctx: Mapping[str, Any]) -> CommandLine:
+    id_product = _int(detail, "product_id")
+    id_attribute = int(detail.get("product_attribute_id") or 0)
+    where = {**ctx, "id_order_detail": _int(detail, "id_order_detail"),
+             "product_id": id_product, "product_attribute_id": id_attribute}
+    sku = sku_for(id_product, id_attribute)
+    if sku is None and id_attribute:
+        sku = sku_for(id_product, 0)   # a deliberate product-level mapping of a product with combinations
+    if not sku:
+        tried = f"({id_product}, {id_attribute})" + (f" nor ({id_product}, 0)" if id_attribute else "")
+        raise Unmappable(f"no ERP SKU mapped for product/combination {tried}", where)
+    quantity = Decimal(_int(detail, "product_quantity"))
+    if quantity <= 0:
+        raise Unmappable(f"line has quantity {quantity}", where)
+    return CommandLine(sku, quantity, money(_dec(detail, "unit_price_tax_excl")),
+                       _clean(detail.get("product_name")), "product", where["id_order_detail"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Customer, addresses, comment
+# ---------------------------------------------------------------------------------------------
+
+def _customer_row(order: Row, customer: Row | None, ctx: Mapping[str, Any]) -> Row:
+    wanted = _int(order, "id_customer")
+    if customer is None or _int(customer, "id_customer") != wanted:
+        raise Unmappable(f"ps_customer {wanted} of the order is missing", {**ctx, "id_customer": wanted})
+    return customer
+
+
+def _customer(row: Row) -> Customer:
+    return Customer(external_id=f"PS-CUST-{_int(row, 'id_customer')}",
+                    name=_clean(f"{row.get('firstname') or ''} {row.get('lastname') or ''}"),
+                    email=_clean(row.get("email")),
+                    company=_clean(row.get("company")))
+
+
+def standardise_address(row: Row, countries: Mapping[int, str],
+                        ctx: Mapping[str, Any] | None = None) -> Address:
+    """Whitespace trimmed and collapsed everywhere, postcode upper-cased, country through the
+    configured id_country -> ISO map, name = firstname + lastname, phone else mobile phone."""
+    where = {**(ctx or {}), "id_address": _int(row, "id_address"), "id_country": _int(row, "id_country")}
+    country = countries.get(_int(row, "id_country"))
+    if country is None:
+        raise Unmappable(f"id_country {row['id_country']} is not in the countries map", where)
+    street, city = _clean(row.get("address1")), _clean(row.get("city"))
+    if not street or not city:
+        raise Unmappable("address has no street (address1) or no city", where)
+    return Address(
+        name=_clean(f"{row.get('firstname') or ''} {row.get('lastname') or ''}"),
+        street=street,
+        street2=_clean(row.get("address2")),
+        postal_code=_clean(row.get("postcode")).upper(),
+        city=city,
+        country_code=country,
+        company=_clean(row.get("company")),
+        phone=_clean(row.get("phone")) or _clean(row.get("phone_mobile")),
+    )
+
+
+def _address(order: Row, column: str, addresses: Mapping[int, Row], mapping: OrderMapping,
+             ctx: Mapping[str, Any]) -> Address:
+    id_address = _int(order, column)
+    row = addresses.get(id_address)
+    if row is None:
+        kind = "delivery" if column == "id_address_delivery" else "invoice"
+        raise Unmappable(f"{kind} address ps_address {id_address} is missing", {**ctx, column: id_address})
+    return standardise_address(row, mapping.countries, ctx)
+
+
+def _comment(order: Row, reference: str, shop_reference: str, mapping: OrderMapping) -> str:
+    parts = []
+    if mapping.comment_prefix:
+        parts.append(mapping.comment_prefix.format(shop_reference=shop_reference, reference=reference,
+                                                   id_order=_int(order, "id_order"),
+                                                   payment=_clean(order.get("payment"))))
+    gift_message = (order.get("gift_message") or "").strip()
+    if gift_message:
+        parts.append(f"Gift message: {gift_message}")
+    note = (order.get("note") or "").strip()
+    if note:
+        parts.append(f"Note: {note}")
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+# ---------------------------------------------------------------------------------------------
+
+def _check_same_order(id_order: int, rows: Iterable[Row], table: str) -> None:
+    for row in rows:
+        if _int(row, "id_order") != id_order:
+            raise ValueError(f"{table} row of order {row['id_order']} given for order {id_order}")
+
+
+def _clean(value: Any) -> str:
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _int(row: Row, column: str) -> int:
+    value = row.get(column)
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value != int(value):
+        raise TypeError(f"{column}: expected an integer, got {value!r}")
+    return int(value)
+
+
+def _dec(row: Row, column: str) -> Decimal:
+    """Exact only: Decimal, int or a decimal string; a float would already be inexact."""
+    value = row.get(column)
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, str):
+        return Decimal(value)
+    raise TypeError(f"{column}: expected a Decimal, got {value!r}")
+
+
+def _utc(row: Row, column: str) -> dt.datetime:
+    value = row.get(column)
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise TypeError(f"{column}: expected an aware datetime, got {value!r}")
+    return value.astimezone(dt.timezone.utc)
