@@ -12,12 +12,10 @@ import typer
 
 from bus.kafka import BrokerUnavailable, Fenced
 from bus.registry import RegistryError
-from cdc import database
 from cdc.errors import CaptureError
 from cdc.offsets import OffsetStore
 from cdc.status import capture_status
 from pssync.console import ConfigOpt, fail, settings_or_exit
-from pssync.settings import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
 log = logging.getLogger("pssync.cdc")

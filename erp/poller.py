@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable
 
@@ -131,8 +130,6 @@ class ErpPoller:
     def snapshot_stock(self, page_size: int | None = None) -> str:
         """A full stock snapshot in one Kafka transaction: every row says its snapshot id, its
         position and the total, so the processors can treat it as self-correcting."""
-        from erp.base import StockLevel  # noqa: F401 (type of the records below)
-
         snapshot_id = uuid.uuid4().hex
         levels = []
         page = None
@@ -142,11 +139,10 @@ class ErpPoller:
             page = result.next_page
             if page is None:
                 break
-        now = dt.datetime.now(dt.timezone.utc)
         changes = [Change("stock", lvl.sku, lvl, lvl.as_of, lvl.erp_product_id,
                           f"snapshot:{snapshot_id}:{lvl.erp_product_id}") for lvl in levels]
         self._commit("stock", changes, self.cursors.get("stock", Cursor()), (snapshot_id, len(changes)))
-        log.info("stock snapshot %s: %d SKUs at %s", snapshot_id, len(changes), now.isoformat())
+        log.info("stock snapshot %s: %d SKUs", snapshot_id, len(changes))
         return snapshot_id
 
     def run(self, stop: threading.Event | None = None) -> None:

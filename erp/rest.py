@@ -547,7 +547,7 @@ class RestAdapter:
                 erp_id = self._find(order.shop_reference, retry=False)
             if erp_id in (None, ""):
                 raise PermanentErpError(self.name, "order created but its id is not at "
-                                                   f"responses.order_create.id")
+                                                   "responses.order_create.id")
             return SalesOrderResult(str(erp_id), created=True)
 
         return with_retries(attempt, self.retry,

@@ -14,7 +14,7 @@ import logging
 import ssl
 import time
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 from confluent_kafka import KafkaError, Producer
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bus.registry import Registry
 from erp.base import Change, ChangeKind, OrderStatus, Price, Product, Shipment, StockLevel
-from erp.topics import ErpEncoders, topic_name
+from erp.topics import ErpEncoders
 from pssync.settings import Settings, WebhookSettings
 
 log = logging.getLogger(__name__)
