@@ -232,13 +232,16 @@ class TrytonAdapter:
 
     def _stock_changes(self, since: dt.datetime | None, after_id: str, limit: int) -> list[Change]:
         moves = self._keyset("stock.move", since, after_id, ["product"], limit)
+        # as_of is taken BEFORE reading quantities: a level must never claim to include orders
+        # the ERP acknowledged after it was measured (that would publish too much stock)
+        measured = dt.datetime.now(UTC)
         levels = self._levels(sorted({m["product"] for _, m in moves})) if moves else {}
         out = []
         for ts, move in moves:
             code, available, on_hand = levels.get(move["product"], ("", Decimal(0), Decimal(0)))
             if not code:
                 continue
-            record = StockLevel(code, str(move["product"]), available, str(self.warehouse), ts, on_hand)
+            record = StockLevel(code, str(move["product"]), available, str(self.warehouse), measured, on_hand)
             out.append(Change("stock", code, record, ts, _pad(move["id"]),
                               f"stock.move:{move['id']}:{ts.isoformat()}"))
         return out
@@ -293,13 +296,13 @@ class TrytonAdapter:
 
     def stock_snapshot(self, page: str | None = None, page_size: int = 500) -> StockPage:
         offset = int(page or 0)
+        measured = dt.datetime.now(UTC)   # before the read, as in _stock_changes
         rows = self.search_read("product.product", [("type", "=", "goods")],
                                 ["code", "quantity", "forecast_quantity"], limit=page_size, offset=offset,
                                 order=[("id", "ASC")],
                                 context={"locations": [self.warehouse], "with_childs": True})
-        now = dt.datetime.now(UTC)
         levels = [StockLevel(r["code"], str(r["id"]), Decimal(str(r["forecast_quantity"])),
-                             str(self.warehouse), now, Decimal(str(r["quantity"])))
+                             str(self.warehouse), measured, Decimal(str(r["quantity"])))
                   for r in rows if r["code"]]
         return StockPage(levels, str(offset + page_size) if len(rows) == page_size else None)
 
