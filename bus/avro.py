@@ -33,3 +33,23 @@ def decode(payload: bytes, schema: dict[str, Any]) -> Any:
 
 def schema_id_of(payload: bytes) -> int:
     return struct.unpack(">I", payload[1:5])[0]
+
+
+class RegistryDecoder:
+    """Decodes wire-format Avro of any subject, fetching each writer schema once by its id."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._schemas: dict[int, Any] = {}
+
+    def __call__(self, payload: bytes | None) -> Any:
+        if payload is None:
+            return None
+        schema_id = schema_id_of(payload)
+        parsed = self._schemas.get(schema_id)
+        if parsed is None:
+            import json
+
+            parsed = fastavro.parse_schema(json.loads(self.client.get_schema(schema_id).schema_str))
+            self._schemas[schema_id] = parsed
+        return fastavro.schemaless_reader(io.BytesIO(payload[5:]), parsed)

@@ -57,7 +57,7 @@ class Capture:
         self.cap = settings.capture
         self.registry = registry or Registry(settings.registry, attempts=self.cap.retry_attempts)
         self.offsets = OffsetStore(settings.kafka, self.cap.offsets_topic, self.cap.name)
-        self.tables = [database.prefixed(settings.mysql, t) for t in self.cap.tables]
+        self.tables = [database.prefixed(settings.mysql, t) for t in self.cap.tables] + list(self.cap.extra_tables)
         self.on_commit = on_commit
         self._codecs: dict[TableDef, TableCodec] = {}
         self._txn_encoders: tuple[AvroEncoder, AvroEncoder] | None = None

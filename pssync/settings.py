@@ -78,6 +78,10 @@ class CaptureSettings(Section):
     name: str = Field("prestashop", description="Connector identity: transactional id and offsets key.")
     topic_prefix: str = "pssync"
     tables: list[str] = Field(default_factory=lambda: list(DEFAULT_CAPTURED_TABLES))
+    extra_tables: list[str] = Field(
+        default_factory=list,
+        description="Full names of further tables to capture, without the shop prefix "
+                    "(e.g. pssync_product_map for the stream processors).")
     offsets_topic: str = "pssync.cdc.offsets"
     snapshot_mode: Literal["initial", "never", "when_needed"] = "initial"
     batch_max_events: int = Field(5000, ge=1)
@@ -149,6 +153,12 @@ class ErpSettings(Section):
         return dict(getattr(self, self.kind, None) or {})
 
 
+class StreamsSettings(Section):
+    order_mapping: str = Field("deploy/order_mapping.yaml", description="Order mapping config (YAML).")
+    commands_topic: str = "pssync.commands.erp.sales_orders"
+    dead_letter_topic: str = "pssync.streams.dead-letter"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PSSYNC_", env_nested_delimiter="__", extra="forbid"
@@ -159,6 +169,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
     erp: ErpSettings = Field(default_factory=ErpSettings)
+    streams: StreamsSettings = Field(default_factory=StreamsSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,210 @@
+"""Faust application: PrestaShop orders become ERP sales-order commands.
+
+State lives in changelog-backed Faust tables; consumers read committed data only (see
+kafka_transport). An order is built once its header, at least one line and its first history
+row have arrived (PrestaShop writes the history row after the lines) and the rows it refers to
+(customer, addresses, currency, configuration) are known; its command id is deterministic, and an
+``emitted`` table keeps a command from being sent twice. Orders that cannot be mapped go to the
+dead-letter topic with the reason. Run with ``pssync streams worker`` (or ``faust -A streams.app``).
+
+Topics are read with one partition each here; with more partitions the lookups must be
+co-partitioned (repartition by id_order), which is the next step for this module.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from bus.avro import RegistryDecoder
+from bus.registry import registry_client
+from cdc.events import topic_for
+from pssync.settings import Settings, load_settings
+from streams.kafka_transport import install
+from streams.orders import OrderMapping, OrderRows, Unmappable, build_command
+
+log = logging.getLogger(__name__)
+settings: Settings = load_settings()
+cap = settings.capture
+mapping = OrderMapping.from_yaml(Path(settings.streams.order_mapping).read_text(encoding="utf-8"))
+decode = RegistryDecoder(registry_client(settings.registry.url, settings.registry.basic_auth_user_info))
+
+app = faust.App(
+    f"pssync-streams-{cap.name}",
+    broker=f"{install()}://{settings.kafka.bootstrap_servers}",
+    store="memory://",
+    topic_replication_factor=settings.kafka.topic_replication_factor,
+    topic_partitions=1,
+    table_standby_replicas=0,
+    web_enabled=False,
+    consumer_auto_offset_reset="earliest",
+    processing_guarantee="at_least_once",
+)
+
+
+def source(table: str, prefixed: bool = True) -> faust.TopicT:
+    name = settings.mysql.table_prefix + table if prefixed else table
+    return app.topic(topic_for(cap.topic_prefix, settings.mysql.database, name),
+                     key_serializer="raw", value_serializer="raw")
+
+
+def state(name: str, default: Any = None) -> faust.Table:
+    return app.Table(name, default=default, partitions=1,
+                     schema=faust.Schema(key_serializer="json", value_serializer="pickle"))
+
+
+orders = state("orders")                    # id_order -> {"row": ..., "gtid": ...}
+details = state("order-details", dict)      # id_order -> {id_order_detail: row}
+history = state("order-history", dict)      # id_order -> {id_order_history: row}
+customers = state("customers")              # id_customer -> row
+addresses = state("addresses")              # id_address -> row
+currencies = state("currencies")            # id_currency -> row
+configuration = state("configuration", dict)  # "all" -> {id_configuration: row}
+product_map = state("product-map")          # "id_product:id_product_attribute" -> sku
+pending = state("pending-orders", bool)     # id_order -> waiting for something
+emitted = state("emitted-commands", bool)   # command id -> sent
+
+commands = app.topic(settings.streams.commands_topic, key_serializer="raw", value_serializer="raw")
+dead_letters = app.topic(settings.streams.dead_letter_topic, key_serializer="raw", value_serializer="raw")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)
+
+
+def command_json(command: Any) -> bytes:
+    return json.dumps(dataclasses.asdict(command), default=_plain, sort_keys=True).encode()
+
+
+def sku_for(id_product: int, id_product_attribute: int) -> str | None:
+    return product_map.get(f"{id_product}:{id_product_attribute}")
+
+
+def forget_pending(id_order: int) -> None:
+    if id_order in pending:  # Faust tables' pop() raises even with a default
+        del pending[id_order]
+
+
+async def try_emit(id_order: int) -> None:
+    entry = orders.get(id_order)
+    lines, hist = details[id_order], history[id_order]
+    if entry is None or not lines or not hist:
+        pending[id_order] = True
+        return
+    order = entry["row"]
+    refs = [addresses.get(order["id_address_delivery"]), addresses.get(order["id_address_invoice"]),
+            customers.get(order["id_customer"]), currencies.get(order["id_currency"])]
+    if any(r is None for r in refs) or not configuration["all"]:
+        pending[id_order] = True
+        return
+    rows = OrderRows(order=order, details=list(lines.values()), history=list(hist.values()),
+                     addresses=[refs[0], refs[1]], customer=refs[2], currencies=list(currencies.values()),
+                     configuration=list(configuration["all"].values()))
+    try:
+        command = build_command(rows, mapping, sku_for, entry["gtid"] or "snapshot")
+    except Unmappable as exc:
+        key = f"dead-letter:{id_order}:{exc.reason}"
+        if not emitted[key]:
+            await dead_letters.send(key=str(id_order).encode(), value=json.dumps(
+                {"id_order": id_order, "reason": exc.reason, "record": exc.record}, default=_plain).encode(),
+                headers={"__connect.errors.exception.message": exc.reason.encode()})
+            emitted[key] = True
+        forget_pending(id_order)
+        return
+    forget_pending(id_order)
+    if command is None or emitted[str(command.command_id)]:
+        return
+    await commands.send(key=str(command.command_id).encode(), value=command_json(command))
+    emitted[str(command.command_id)] = True
+    log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
+
+
+async def retry_pending() -> None:
+    for id_order in list(pending.keys()):
+        await try_emit(int(id_order))
+
+
+def after_image(value: bytes | None) -> tuple[dict | None, str | None]:
+    event = decode(value)
+    if event is None:
+        return None, None
+    return event["after"], event["source"].get("gtid")
+
+
+@app.agent(source("orders"))
+async def on_orders(stream):
+    async for value in stream:
+        row, gtid = after_image(value)
+        if row is None:
+            continue
+        known = orders.get(row["id_order"])
+        orders[row["id_order"]] = {"row": row, "gtid": (known or {}).get("gtid") or gtid}
+        await try_emit(row["id_order"])
+
+
+@app.agent(source("order_detail"))
+async def on_details(stream):
+    async for value in stream:
+        row, _ = after_image(value)
+        if row is not None:
+            lines = details[row["id_order"]]
+            lines[row["id_order_detail"]] = row
+            details[row["id_order"]] = lines
+            await try_emit(row["id_order"])
+
+
+@app.agent(source("order_history"))
+async def on_history(stream):
+    async for value in stream:
+        row, _ = after_image(value)
+        if row is not None:
+            rows = history[row["id_order"]]
+            rows[row["id_order_history"]] = row
+            history[row["id_order"]] = rows
+            await try_emit(row["id_order"])
+
+
+def reference_agent(table: str, target: faust.Table, key: str) -> None:
+    async def agent(stream):
+        async for value in stream:
+            row, _ = after_image(value)
+            if row is not None:
+                target[row[key]] = row
+                await retry_pending()
+    app.agent(source(table), name=f"on-{table}")(agent)
+
+
+reference_agent("customer", customers, "id_customer")
+reference_agent("address", addresses, "id_address")
+reference_agent("currency", currencies, "id_currency")
+
+
+@app.agent(source("configuration"))
+async def on_configuration(stream):
+    async for value in stream:
+        row, _ = after_image(value)
+        if row is not None:
+            rows = configuration["all"]
+            rows[row["id_configuration"]] = row
+            configuration["all"] = rows
+            await retry_pending()
+
+
+@app.agent(source("pssync_product_map", prefixed=False))
+async def on_product_map(stream):
+    async for value in stream:
+        row, _ = after_image(value)
+        if row is not None:
+            product_map[f"{row['id_product']}:{row['id_product_attribute']}"] = row["sku"]
+            await retry_pending()

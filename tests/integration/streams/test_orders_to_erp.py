@@ -1,0 +1,87 @@
+"""An order placed in the PrestaShop database becomes exactly one sales-order command, through
+the real capture, Kafka, registry and a Faust worker."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymysql
+import pytest
+import yaml
+
+from devstack.shop import Line, place_order
+from erp.mapping import Mapping, set_mapping
+from tests.integration.support import CaptureThread, read_topics
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).parents[3]
+
+
+def read_commands(scratch, topic: str, min_count: int, timeout: float = 60) -> list[dict]:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": scratch.stack.kafka_bootstrap, "group.id": f"c-{time.time()}",
+                         "isolation.level": "read_committed", "auto.offset.reset": "earliest"})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    found, deadline, quiet = [], time.monotonic() + timeout, None
+    try:
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None or msg.error():
+                if len(found) >= min_count and quiet and time.monotonic() - quiet > 3:
+                    break
+                continue
+            found.append(json.loads(msg.value()))
+            quiet = time.monotonic()
+    finally:
+        consumer.close()
+    return found
+
+
+def test_order_placed_in_the_shop_becomes_one_sales_order_command(scratch, tmp_path):
+    conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database))
+    for product, attribute, sku, erp_id in ((1, 1, "demo_1-1", "1"), (6, 0, "demo_11", "22")):
+        set_mapping(conn, Mapping("tryton", product, attribute, sku, erp_id, "manual"))
+    conn.close()
+    settings = scratch.settings(["orders", "order_detail", "order_history", "customer", "address",
+                                 "currency", "configuration"], extra_tables=["pssync_product_map"])
+    settings.streams.order_mapping = str(REPO / "deploy" / "order_mapping.yaml")
+    settings.streams.commands_topic = f"{scratch.prefix}.commands.erp.sales_orders"
+    settings.streams.dead_letter_topic = f"{scratch.prefix}.streams.dead-letter"
+    config = tmp_path / "streams.yaml"
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        env = {**os.environ, "PSSYNC_CONFIG": str(config)}
+        worker = subprocess.Popen([sys.executable, "-m", "pssync", "streams", "worker", "--config", str(config),
+                                   "--loglevel", "warn"], env=env, cwd=REPO,
+                                  stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
+        try:
+            id_order = place_order(scratch.stack.mysql_params(), scratch.database, "ps_",
+                                   [Line(1, 1, 2), Line(6, 0, 1)], state_key="PS_OS_PAYMENT")
+            unmapped = place_order(scratch.stack.mysql_params(), scratch.database, "ps_",
+                                   [Line(2, 9, 1)], state_key="PS_OS_PAYMENT")   # no mapping for 2/9
+            cap.wait_committed(scratch.gtid_seq())
+            found = read_commands(scratch, settings.streams.commands_topic, min_count=1, timeout=90)
+            dead = read_commands(scratch, settings.streams.dead_letter_topic, min_count=1, timeout=30)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    ours = [c for c in found if c["id_order"] == id_order]
+    assert len(ours) == 1, (found, (tmp_path / "worker.log").read_text()[-3000:])
+    command = ours[0]
+    assert command["erp_action"] == "create" and command["currency"] == "EUR"
+    assert [(l["sku"], l["quantity"], l["unit_price"]) for l in command["lines"] if l["kind"] == "product"] == [
+        ("demo_1-1", "2", "23.900000"), ("demo_11", "1", "11.900000")]
+    assert command["customer"]["external_id"] == "PS-CUST-1"
+    assert command["shipment_address"]["country_code"] == "US"
+    assert command["shop_reference"].endswith(f"-{id_order}")
+
+    assert not [c for c in found if c["id_order"] == unmapped]
+    (letter,) = [d for d in dead if d["id_order"] == unmapped]
+    assert "product" in letter["reason"] and "9" in letter["reason"], letter
