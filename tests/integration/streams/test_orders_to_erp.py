@@ -15,7 +15,7 @@ import yaml
 
 from devstack.shop import Line, place_order
 from erp.mapping import Mapping, set_mapping
-from tests.integration.support import CaptureThread, read_topics
+from tests.integration.support import CaptureThread
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).parents[3]
