@@ -46,6 +46,10 @@ app = faust.App(
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
     processing_guarantee="at_least_once",
+    # table state (rows with Decimal and datetime values) is written to and recovered from the
+    # changelog topics with these; the source topics set raw bytes explicitly
+    key_serializer="json",
+    value_serializer="pickle",
 )
 
 
@@ -56,8 +60,7 @@ def source(table: str, prefixed: bool = True) -> faust.TopicT:
 
 
 def state(name: str, default: Any = None) -> faust.Table:
-    return app.Table(name, default=default, partitions=1,
-                     schema=faust.Schema(key_serializer="json", value_serializer="pickle"))
+    return app.Table(name, default=default, partitions=1)
 
 
 orders = state("orders")                    # id_order -> {"row": ..., "gtid": ...}
@@ -114,12 +117,12 @@ async def try_emit(id_order: int) -> None:
     try:
         command = build_command(rows, mapping, sku_for, entry["gtid"] or "snapshot")
     except Unmappable as exc:
-        key = f"dead-letter:{id_order}:{exc.reason}"
-        if not emitted[key]:
-            await dead_letters.send(key=str(id_order).encode(), value=json.dumps(
-                {"id_order": id_order, "reason": exc.reason, "record": exc.record}, default=_plain).encode(),
-                headers={"__connect.errors.exception.message": exc.reason.encode()})
-            emitted[key] = True
+        await dead_letter(id_order, exc.reason, exc.record)
+        forget_pending(id_order)
+        return
+    except Exception as exc:  # bad input never stops the processor: it is parked with the reason
+        log.exception("order %s could not be processed", id_order)
+        await dead_letter(id_order, f"{type(exc).__name__}: {exc}", {"id_order": id_order})
         forget_pending(id_order)
         return
     forget_pending(id_order)
@@ -128,6 +131,16 @@ async def try_emit(id_order: int) -> None:
     await commands.send(key=str(command.command_id).encode(), value=command_json(command))
     emitted[str(command.command_id)] = True
     log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
+
+
+async def dead_letter(id_order: int, reason: str, record: Any) -> None:
+    key = f"dead-letter:{id_order}:{reason}"
+    if emitted[key]:
+        return
+    await dead_letters.send(key=str(id_order).encode(), value=json.dumps(
+        {"id_order": id_order, "reason": reason, "record": record}, default=_plain).encode(),
+        headers={"__connect.errors.exception.message": reason.encode()})
+    emitted[key] = True
 
 
 async def retry_pending() -> None:
