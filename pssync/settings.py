@@ -157,6 +157,8 @@ class StreamsSettings(Section):
     order_mapping: str = Field("deploy/order_mapping.yaml", description="Order mapping config (YAML).")
     commands_topic: str = "pssync.commands.erp.sales_orders"
     dead_letter_topic: str = "pssync.streams.dead-letter"
+    rules: str = Field("deploy/rules.yaml", description="Ownership rules (YAML), validated at start.")
+    violations_topic: str = "pssync.streams.ownership-violations"
 
 
 class Settings(BaseSettings):

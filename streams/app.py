@@ -29,11 +29,34 @@ from cdc.events import topic_for
 from pssync.settings import Settings, load_settings
 from streams.kafka_transport import install
 from streams.orders import OrderMapping, OrderRows, Unmappable, build_command
+from streams.rules import Rules, load_rules
 
 log = logging.getLogger(__name__)
 settings: Settings = load_settings()
 cap = settings.capture
 mapping = OrderMapping.from_yaml(Path(settings.streams.order_mapping).read_text(encoding="utf-8"))
+def live_columns() -> dict[str, set[str]]:
+    """Columns of the shop database as it is (rules are validated against them at start)."""
+    from cdc.database import connect
+
+    conn = connect(settings.mysql)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
+                        "WHERE TABLE_SCHEMA=%s", (settings.mysql.database,))
+            rows = cur.fetchall()
+    finally:
+        conn.close()
+    prefix = settings.mysql.table_prefix
+    columns: dict[str, set[str]] = {}
+    for row in rows:
+        table = row["TABLE_NAME"]
+        if table.startswith(prefix):
+            columns.setdefault(table[len(prefix):], set()).add(row["COLUMN_NAME"])
+    return columns
+
+
+rules: Rules = load_rules(settings.streams.rules, live_columns(), settings.mysql.table_prefix)
 decode = RegistryDecoder(registry_client(settings.registry.url, settings.registry.basic_auth_user_info))
 
 app = faust.App(
@@ -76,6 +99,7 @@ emitted = state("emitted-commands", bool)   # command id -> sent
 
 commands = app.topic(settings.streams.commands_topic, key_serializer="raw", value_serializer="raw")
 dead_letters = app.topic(settings.streams.dead_letter_topic, key_serializer="raw", value_serializer="raw")
+violations_out = app.topic(settings.streams.violations_topic, key_serializer="raw", value_serializer="raw")
 
 
 def _plain(value: Any) -> Any:
@@ -221,3 +245,30 @@ async def on_product_map(stream):
         if row is not None:
             product_map[f"{row['id_product']}:{row['id_product_attribute']}"] = row["sku"]
             await retry_pending()
+
+
+def violations_agent(table: str) -> None:
+    """Shop-side changes to ERP-owned fields are never propagated: each becomes an ownership
+    violation event with its before/after values."""
+    async def agent(stream):
+        async for value in stream:
+            event = decode(value)
+            if event is None or event["op"] != "u":
+                continue
+            for found in rules.violations(table, event["before"], event["after"]):
+                key = {c: event["after"].get(c) for c in ("id_product", "id_product_attribute",
+                                                          "id_shop", "id_specific_price",
+                                                          "id_stock_available") if c in event["after"]}
+                await violations_out.send(key=json.dumps(key, sort_keys=True).encode(), value=json.dumps({
+                    "table": settings.mysql.table_prefix + found.table, "column": found.column,
+                    "key": key, "before": found.before, "after": found.after, "owner": found.owner,
+                    "entity": found.entity, "gtid": event["source"].get("gtid"),
+                    "ts_ms": event["source"].get("ts_ms")}, default=_plain).encode())
+                log.warning("ownership violation: %s.%s %r -> %r (owned by %s)", found.table,
+                            found.column, found.before, found.after, found.owner)
+    app.agent(source(table), name=f"ownership-{table}")(agent)
+
+
+for _table in sorted(set(cap.tables) & {"product", "product_shop", "product_attribute",
+                                          "specific_price", "stock_available"}):
+    violations_agent(_table)

@@ -134,3 +134,33 @@ def test_processor_killed_mid_stream_loses_no_command_and_repeats_none(scratch, 
     # at-least-once redelivery after SIGKILL may repeat a command, always with the same id, which
     # the sink's idempotency key absorbs; it must stay rare
     assert duplicates <= 3, f"{duplicates} repeated commands"
+
+
+def test_back_office_edit_of_an_erp_owned_price_is_a_violation_not_a_change(scratch, tmp_path):
+    settings = scratch.settings(["orders", "order_detail", "order_history", "customer", "address",
+                                 "currency", "configuration", "product"], extra_tables=["pssync_product_map"])
+    conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database))
+    set_mapping(conn, Mapping("tryton", 6, 0, "demo_11", "22", "manual"))   # creates the mapping table
+    conn.close()
+    settings.streams.order_mapping = str(REPO / "deploy" / "order_mapping.yaml")
+    settings.streams.rules = str(REPO / "deploy" / "rules.yaml")
+    settings.streams.commands_topic = f"{scratch.prefix}.commands.erp.sales_orders"
+    settings.streams.dead_letter_topic = f"{scratch.prefix}.streams.dead-letter"
+    settings.streams.violations_topic = f"{scratch.prefix}.streams.violations"
+    config = tmp_path / "streams.yaml"
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        worker = subprocess.Popen([sys.executable, "-m", "pssync", "streams", "worker", "--config", str(config),
+                                   "--loglevel", "warn"], env={**os.environ, "PSSYNC_CONFIG": str(config)},
+                                  cwd=REPO, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
+        try:
+            scratch.sql("UPDATE ps_product SET price = 25.000000, date_upd = NOW() WHERE id_product = 6")
+            scratch.sql("UPDATE ps_product SET date_upd = NOW() WHERE id_product = 7")  # shop-owned column only
+            cap.wait_committed(scratch.gtid_seq())
+            found = read_commands(scratch, settings.streams.violations_topic, min_count=1, timeout=90)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    assert [(v["table"], v["column"], v["before"], v["after"], v["owner"], v["key"]["id_product"])
+            for v in found] == [("ps_product", "price", "11.900000", "25.000000", "erp", 6)]
