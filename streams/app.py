@@ -12,6 +12,7 @@ co-partitioned (repartition by id_order), which is the next step for this module
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import json
@@ -123,7 +124,15 @@ def forget_pending(id_order: int) -> None:
         del pending[id_order]
 
 
+_emit_lock = asyncio.Lock()   # agents run concurrently: check-then-send must not interleave
+
+
 async def try_emit(id_order: int) -> None:
+    async with _emit_lock:
+        await _try_emit(id_order)
+
+
+async def _try_emit(id_order: int) -> None:
     entry = orders.get(id_order)
     lines, hist = details[id_order], history[id_order]
     if entry is None or not lines or not hist:
