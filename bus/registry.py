@@ -71,8 +71,7 @@ class Registry:
         if cached is not None:
             return cached
         if subject not in self._compat_set:
-            self._run(f"set {self.compatibility} compatibility on {subject}",
-                      self.client.set_compatibility, subject_name=subject, level=self.compatibility)
+            self.ensure_compatibility(subject)
             self._compat_set.add(subject)
         try:
             schema_id = self._run(f"register {subject}", self.client.register_schema,
@@ -86,6 +85,19 @@ class Registry:
         self._ids[(subject, text)] = schema_id
         log.info("schema for %s registered as id %s", subject, schema_id)
         return schema_id
+
+    def ensure_compatibility(self, subject: str) -> None:
+        try:
+            self._run(f"set {self.compatibility} compatibility on {subject}",
+                      self.client.set_compatibility, subject_name=subject, level=self.compatibility)
+        except SchemaRegistryError as exc:
+            # two clients setting it at once: Apicurio answers the second with 409 "rule exists"
+            if exc.http_status_code != 409:
+                raise RegistryError(f"registry refused the compatibility rule for {subject}: {exc}") from exc
+            level = self._run(f"read compatibility of {subject}", self.client.get_compatibility, subject)
+            if str(level).upper() != self.compatibility:
+                raise RegistryError(f"{subject} has compatibility {level}, expected "
+                                    f"{self.compatibility}") from exc
 
     def check(self) -> None:
         self._run("list subjects", self.client.get_subjects)
