@@ -199,26 +199,21 @@ async def on_orders(stream):
         await try_emit(row["id_order"])
 
 
-@app.agent(source("order_detail"))
-async def on_details(stream):
-    async for value in stream:
-        row, _ = after_image(value)
-        if row is not None:
-            lines = details[row["id_order"]]
-            lines[row["id_order_detail"]] = row
-            details[row["id_order"]] = lines
-            await try_emit(row["id_order"])
+def order_rows_agent(table: str, target: faust.Table, key: str) -> None:
+    """Rows that belong to an order (lines, history), kept per id_order."""
+    async def agent(stream):
+        async for value in stream:
+            row, _ = after_image(value)
+            if row is not None:
+                rows = target[row["id_order"]]
+                rows[row[key]] = row
+                target[row["id_order"]] = rows
+                await try_emit(row["id_order"])
+    app.agent(source(table), name=f"on-{table}")(agent)
 
 
-@app.agent(source("order_history"))
-async def on_history(stream):
-    async for value in stream:
-        row, _ = after_image(value)
-        if row is not None:
-            rows = history[row["id_order"]]
-            rows[row["id_order_history"]] = row
-            history[row["id_order"]] = rows
-            await try_emit(row["id_order"])
+order_rows_agent("order_detail", details, "id_order_detail")
+order_rows_agent("order_history", history, "id_order_history")
 
 
 def reference_agent(table: str, target: faust.Table, key: str) -> None:

@@ -21,6 +21,28 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).parents[3]
 
 
+ORDER_TABLES = ["orders", "order_detail", "order_history", "customer", "address", "currency", "configuration"]
+
+
+def streams_settings(scratch, tmp_path, tables=ORDER_TABLES):
+    """Capture of what the processors read, their topics private to the test, as a config file."""
+    settings = scratch.settings(tables, extra_tables=["pssync_product_map"])
+    settings.streams.order_mapping = str(REPO / "deploy" / "order_mapping.yaml")
+    settings.streams.rules = str(REPO / "deploy" / "rules.yaml")
+    settings.streams.commands_topic = f"{scratch.prefix}.commands.erp.sales_orders"
+    settings.streams.dead_letter_topic = f"{scratch.prefix}.streams.dead-letter"
+    settings.streams.violations_topic = f"{scratch.prefix}.streams.violations"
+    config = tmp_path / "streams.yaml"
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+    return settings, config
+
+
+def start_worker(config: Path, tmp_path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pssync", "streams", "worker", "--config", str(config),
+                             "--loglevel", "warn"], env={**os.environ, "PSSYNC_CONFIG": str(config)},
+                            cwd=REPO, stdout=open(tmp_path / "worker.log", "a"), stderr=subprocess.STDOUT)
+
+
 def read_commands(scratch, topic: str, min_count: int, timeout: float = 60) -> list[dict]:
     from confluent_kafka import Consumer, TopicPartition
 
@@ -47,20 +69,10 @@ def test_order_placed_in_the_shop_becomes_one_sales_order_command(scratch, tmp_p
     for product, attribute, sku, erp_id in ((1, 1, "demo_1-1", "1"), (6, 0, "demo_11", "22")):
         set_mapping(conn, Mapping("tryton", product, attribute, sku, erp_id, "manual"))
     conn.close()
-    settings = scratch.settings(["orders", "order_detail", "order_history", "customer", "address",
-                                 "currency", "configuration"], extra_tables=["pssync_product_map"])
-    settings.streams.order_mapping = str(REPO / "deploy" / "order_mapping.yaml")
-    settings.streams.commands_topic = f"{scratch.prefix}.commands.erp.sales_orders"
-    settings.streams.dead_letter_topic = f"{scratch.prefix}.streams.dead-letter"
-    config = tmp_path / "streams.yaml"
-    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
-
+    settings, config = streams_settings(scratch, tmp_path)
     with CaptureThread(settings) as cap:
         cap.wait_committed(scratch.gtid_seq())
-        env = {**os.environ, "PSSYNC_CONFIG": str(config)}
-        worker = subprocess.Popen([sys.executable, "-m", "pssync", "streams", "worker", "--config", str(config),
-                                   "--loglevel", "warn"], env=env, cwd=REPO,
-                                  stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
+        worker = start_worker(config, tmp_path)
         try:
             id_order = place_order(scratch.stack.mysql_params(), scratch.database, "ps_",
                                    [Line(1, 1, 2), Line(6, 0, 1)], state_key="PS_OS_PAYMENT")
@@ -91,19 +103,10 @@ def test_processor_killed_mid_stream_loses_no_command_and_repeats_none(scratch, 
     conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database))
     set_mapping(conn, Mapping("tryton", 6, 0, "demo_11", "22", "manual"))
     conn.close()
-    settings = scratch.settings(["orders", "order_detail", "order_history", "customer", "address",
-                                 "currency", "configuration"], extra_tables=["pssync_product_map"])
-    settings.streams.order_mapping = str(REPO / "deploy" / "order_mapping.yaml")
-    settings.streams.commands_topic = f"{scratch.prefix}.commands.erp.sales_orders"
-    settings.streams.dead_letter_topic = f"{scratch.prefix}.streams.dead-letter"
-    config = tmp_path / "streams.yaml"
-    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
-    env = {**os.environ, "PSSYNC_CONFIG": str(config)}
+    settings, config = streams_settings(scratch, tmp_path)
 
     def start():
-        return subprocess.Popen([sys.executable, "-m", "pssync", "streams", "worker", "--config", str(config),
-                                 "--loglevel", "warn"], env=env, cwd=REPO,
-                                stdout=open(tmp_path / "worker.log", "a"), stderr=subprocess.STDOUT)
+        return start_worker(config, tmp_path)
 
     placed = []
     with CaptureThread(settings) as cap:
@@ -137,23 +140,13 @@ def test_processor_killed_mid_stream_loses_no_command_and_repeats_none(scratch, 
 
 
 def test_back_office_edit_of_an_erp_owned_price_is_a_violation_not_a_change(scratch, tmp_path):
-    settings = scratch.settings(["orders", "order_detail", "order_history", "customer", "address",
-                                 "currency", "configuration", "product"], extra_tables=["pssync_product_map"])
     conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database))
     set_mapping(conn, Mapping("tryton", 6, 0, "demo_11", "22", "manual"))   # creates the mapping table
     conn.close()
-    settings.streams.order_mapping = str(REPO / "deploy" / "order_mapping.yaml")
-    settings.streams.rules = str(REPO / "deploy" / "rules.yaml")
-    settings.streams.commands_topic = f"{scratch.prefix}.commands.erp.sales_orders"
-    settings.streams.dead_letter_topic = f"{scratch.prefix}.streams.dead-letter"
-    settings.streams.violations_topic = f"{scratch.prefix}.streams.violations"
-    config = tmp_path / "streams.yaml"
-    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+    settings, config = streams_settings(scratch, tmp_path, ORDER_TABLES + ["product"])
     with CaptureThread(settings) as cap:
         cap.wait_committed(scratch.gtid_seq())
-        worker = subprocess.Popen([sys.executable, "-m", "pssync", "streams", "worker", "--config", str(config),
-                                   "--loglevel", "warn"], env={**os.environ, "PSSYNC_CONFIG": str(config)},
-                                  cwd=REPO, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
+        worker = start_worker(config, tmp_path)
         try:
             scratch.sql("UPDATE ps_product SET price = 25.000000, date_upd = NOW() WHERE id_product = 6")
             scratch.sql("UPDATE ps_product SET date_upd = NOW() WHERE id_product = 7")  # shop-owned column only
