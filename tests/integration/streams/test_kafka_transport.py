@@ -33,7 +33,11 @@ def run_probe(stack, tmp_path, topic: str, transport: str) -> list[str]:
         time.sleep(1)
     finally:
         proc.terminate()
-        proc.wait(30)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:   # Faust's graceful shutdown can be slow
+            proc.kill()
+            proc.wait(10)
     return out.read_text().split() if out.exists() else []
 
 

@@ -43,6 +43,17 @@ def start_worker(config: Path, tmp_path) -> subprocess.Popen:
                             cwd=REPO, stdout=open(tmp_path / "worker.log", "a"), stderr=subprocess.STDOUT)
 
 
+def stop_worker(worker: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL: Faust's graceful shutdown sometimes takes longer than a test
+    should wait (the processor is built to survive SIGKILL anyway)."""
+    worker.terminate()
+    try:
+        worker.wait(20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(10)
+
+
 def read_commands(scratch, topic: str, min_count: int, timeout: float = 60) -> list[dict]:
     from confluent_kafka import Consumer, TopicPartition
 
@@ -82,8 +93,7 @@ def test_order_placed_in_the_shop_becomes_one_sales_order_command(scratch, tmp_p
             found = read_commands(scratch, settings.streams.commands_topic, min_count=1, timeout=90)
             dead = read_commands(scratch, settings.streams.dead_letter_topic, min_count=1, timeout=30)
         finally:
-            worker.terminate()
-            worker.wait(30)
+            stop_worker(worker)
     ours = [c for c in found if c["id_order"] == id_order]
     assert len(ours) == 1, (found, (tmp_path / "worker.log").read_text()[-3000:])
     command = ours[0]
@@ -125,8 +135,7 @@ def test_processor_killed_mid_stream_loses_no_command_and_repeats_none(scratch, 
             cap.wait_committed(scratch.gtid_seq())
             found = read_commands(scratch, settings.streams.commands_topic, min_count=len(placed), timeout=120)
         finally:
-            worker.terminate()
-            worker.wait(30)
+            stop_worker(worker)
     ours = [c for c in found if c["id_order"] in placed]
     assert sorted({c["id_order"] for c in ours}) == sorted(placed), "a command was lost"
     ids_per_order = {}
@@ -153,7 +162,6 @@ def test_back_office_edit_of_an_erp_owned_price_is_a_violation_not_a_change(scra
             cap.wait_committed(scratch.gtid_seq())
             found = read_commands(scratch, settings.streams.violations_topic, min_count=1, timeout=90)
         finally:
-            worker.terminate()
-            worker.wait(30)
+            stop_worker(worker)
     assert [(v["table"], v["column"], v["before"], v["after"], v["owner"], v["key"]["id_product"])
             for v in found] == [("ps_product", "price", "11.900000", "25.000000", "erp", 6)]
