@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -159,6 +159,46 @@ class StreamsSettings(Section):
     dead_letter_topic: str = "pssync.streams.dead-letter"
     rules: str = Field("deploy/rules.yaml", description="Ownership rules (YAML), validated at start.")
     violations_topic: str = "pssync.streams.ownership-violations"
+    shop_commands_topic: str = Field(
+        "pssync.commands.shop", description="Stock, price, order-state and tracking commands for PrestaShop.")
+    reassert_erp_values: bool = Field(
+        True, description="After an ownership violation, send the ERP's value back to the shop.")
+    stock_snapshot_max_age_s: float = Field(
+        3600, gt=0, description="Warn when a SKU's stock has not been confirmed by an ERP snapshot for this long.")
+    erp_order_states: dict[str, str] = Field(
+        default_factory=lambda: {"processing": "PS_OS_PREPARATION", "done": "PS_OS_DELIVERED",
+                                 "shipped": "PS_OS_SHIPPING", "cancelled": "PS_OS_CANCELED"},
+        description="ERP order/shipment state -> PrestaShop PS_OS_* configuration name.")
+
+
+class PrestashopWebserviceSettings(Section):
+    url: str = Field(description="Base URL of the Webservice, e.g. https://shop.example/api")
+    key: SecretStr = Field(description="Webservice key; set it from PSSYNC_SINKS__WEBSERVICE__KEY.")
+    timeout_s: float = Field(10, gt=0)
+    send_email: bool = Field(False, description="Add ?sendemail=1 to state and tracking writes.")
+
+
+class SinkSettings(Section):
+    acks_topic: str = Field("pssync.erp.acks", description="ERP acknowledgements of shop orders.")
+    dead_letter_topic: str = "pssync.sinks.dead-letter"
+    echo_table: str = Field(
+        "pssync_echo", description="Marker row each shop-sink transaction writes first; the capture "
+                                   "tags that transaction's events as the sink's own (echo suppression).")
+    prestashop_mode: Literal["database", "webservice"] = "database"
+    webservice: PrestashopWebserviceSettings | None = None
+    batch_max_commands: int = Field(200, ge=1)
+    batch_max_ms: int = Field(200, ge=1)
+    retry_attempts: int = Field(5, ge=1)
+    retry_max_s: float = Field(30, gt=0)
+    stock_guard_window_s: int = Field(
+        3600, ge=60, description="Orders placed this recently that the processor had not seen are "
+                                 "subtracted by the sink before it writes a stock level.")
+
+    @model_validator(mode="after")
+    def _webservice(self) -> "SinkSettings":
+        if self.prestashop_mode == "webservice" and self.webservice is None:
+            raise ValueError("prestashop_mode 'webservice' needs sinks.webservice.url and sinks.webservice.key")
+        return self
 
 
 class Settings(BaseSettings):
@@ -172,6 +212,7 @@ class Settings(BaseSettings):
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
     erp: ErpSettings = Field(default_factory=ErpSettings)
     streams: StreamsSettings = Field(default_factory=StreamsSettings)
+    sinks: SinkSettings = Field(default_factory=SinkSettings)
 
     @classmethod
     def settings_customise_sources(
