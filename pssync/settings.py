@@ -185,6 +185,9 @@ class SinkSettings(Section):
         "pssync_echo", description="Marker row each shop-sink transaction writes first; the capture "
                                    "tags that transaction's events as the sink's own (echo suppression).")
     prestashop_mode: Literal["database", "webservice"] = "database"
+    state_database: str | None = Field(
+        None, description="Database (on the mysql server) for the sync log, effects and offsets; "
+                          "default the shop database. Set it when the shop forbids writes (webservice mode).")
     webservice: PrestashopWebserviceSettings | None = None
     batch_max_commands: int = Field(200, ge=1)
     batch_max_ms: int = Field(200, ge=1)

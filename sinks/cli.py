@@ -20,10 +20,11 @@ SINKS = ("shop", "erp")
 
 
 def state_connection(settings: Settings):
-    """The database holding the sync log, effects and offsets: the shop database."""
+    """The database holding the sync log, effects and offsets (sinks.state_database, default the
+    shop database: the shop sink's writes and its offsets then commit together)."""
     from cdc.database import connect
 
-    return lambda: connect(settings.mysql)
+    return lambda: connect(settings.mysql, database=settings.sinks.state_database)
 
 
 def build_applier(settings: Settings, which: str):
