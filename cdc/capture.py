@@ -50,6 +50,9 @@ def dead_letter_topic(settings: Settings) -> str:
     return f"{settings.capture.topic_prefix}.cdc.dead-letter"
 
 
+ORIGIN_HEADER = "pssync.origin"   # on change events written by one of our own sinks
+
+
 class Capture:
     def __init__(self, settings: Settings, registry: Registry | None = None,
                  on_commit: Callable[[SourceOffset, int], None] | None = None) -> None:
@@ -58,6 +61,8 @@ class Capture:
         self.registry = registry or Registry(settings.registry, attempts=self.cap.retry_attempts)
         self.offsets = OffsetStore(settings.kafka, self.cap.offsets_topic, self.cap.name)
         self.tables = [database.prefixed(settings.mysql, t) for t in self.cap.tables] + list(self.cap.extra_tables)
+        # the shop sink's marker table: read from the binlog, never emitted (see _emit_rows)
+        self.echo_table = settings.sinks.echo_table
         self.on_commit = on_commit
         self._codecs: dict[TableDef, TableCodec] = {}
         self._txn_encoders: tuple[AvroEncoder, AvroEncoder] | None = None
@@ -143,14 +148,15 @@ class Capture:
                                ("__connect.errors.position", f"{source.file}:{source.pos}".encode())])
 
     def _emit(self, table: TableDef, op: str, before: dict | None, after: dict | None,
-              source: SourceInfo, transaction: dict | None) -> int:
+              source: SourceInfo, transaction: dict | None,
+              headers: list[tuple[str, bytes]] | None = None) -> int:
         codec = self.codec(table)
         try:
             key, value = codec.encode(op, before, after, source, transaction)
         except (BadValue, ValueError, TypeError) as exc:
             self._dead_letter(table, after or before or {}, exc, source)
             return 0
-        self._produce(codec.topic, key, value)
+        self._produce(codec.topic, key, value, headers)
         if op == "d":
             self._produce(codec.topic, key, None)  # tombstone, so compaction can drop the key
         EVENTS.labels(table.table, op).inc()
@@ -213,7 +219,8 @@ class Capture:
         assert self._producer is not None
         mysql = self.settings.mysql
         reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
-                              mysql.database, self.tables, start.gtid, self.cap.heartbeat_seconds)
+                              mysql.database, [*self.tables, self.echo_table], start.gtid,
+                              self.cap.heartbeat_seconds)
         signals = SignalReader(self.settings, start.signal_offset)
         log.info("streaming from GTID %r (%s:%s)", start.gtid, start.file, start.pos)
         producer = self._producer
@@ -360,6 +367,12 @@ class Capture:
         db = self.settings.mysql.database
         for change in rows.changes:
             name = change.table.table
+            if name == self.echo_table:
+                # Echo suppression: a shop sink writes this marker first in each of its transactions,
+                # so every change that follows in the transaction is the sink's own write; it is
+                # tagged with the sink's name (header pssync.origin) for processors to recognise.
+                progress.origin = str((change.after or change.before or {}).get("sink") or "sink")
+                continue
             order, per_table = progress.next(name)
             if progress.skipping(order):
                 continue
@@ -367,7 +380,8 @@ class Capture:
                                 rows.gtid, change.file, change.pos, change.row)
             emitted += self._emit(change.table, change.op, change.before, change.after, source,
                                   {"id": rows.gtid, "total_order": order,
-                                   "data_collection_order": per_table})
+                                   "data_collection_order": per_table},
+                                  [(ORIGIN_HEADER, progress.origin.encode())] if progress.origin else None)
         return emitted
 
     def run(self, stop: threading.Event | None = None) -> None:
@@ -408,9 +422,10 @@ class TxnProgress:
     gtid: str = ""
     order: int = 0
     per_table: dict[str, int] | None = None
+    origin: str = ""             # set when the transaction carries a sink's echo marker
 
     def start(self, gtid: str) -> None:
-        self.gtid, self.order, self.per_table = gtid, 0, {}
+        self.gtid, self.order, self.per_table, self.origin = gtid, 0, {}, ""
 
     def next(self, table: str) -> tuple[int, int]:
         assert self.per_table is not None
