@@ -166,9 +166,12 @@ class StreamsSettings(Section):
     stock_snapshot_max_age_s: float = Field(
         3600, gt=0, description="Warn when a SKU's stock has not been confirmed by an ERP snapshot for this long.")
     erp_order_states: dict[str, str] = Field(
-        default_factory=lambda: {"processing": "PS_OS_PREPARATION", "done": "PS_OS_DELIVERED",
-                                 "shipped": "PS_OS_SHIPPING", "cancelled": "PS_OS_CANCELED"},
-        description="ERP order/shipment state -> PrestaShop PS_OS_* configuration name.")
+        default_factory=lambda: {"processing": "PS_OS_PREPARATION", "cancelled": "PS_OS_CANCELED"},
+        description="ERP sales-order state -> PrestaShop PS_OS_* configuration name.")
+    erp_shipment_states: dict[str, str] = Field(
+        default_factory=lambda: {"done": "PS_OS_SHIPPING"},
+        description="ERP shipment state -> PrestaShop PS_OS_* configuration name.")
+    id_shop: int = Field(1, ge=1, description="The shop whose stock and prices the ERP drives.")
 
 
 class PrestashopWebserviceSettings(Section):

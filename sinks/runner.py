@@ -94,6 +94,7 @@ class SinkRunner:
         self._conn: pymysql.connections.Connection | None = None
         self._dlq = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers,
                               **settings.kafka.client_config, "enable.idempotence": True, "acks": "all"})
+        self._dlq_errors: list[str] = []    # delivery failures: flush() alone does not report them
 
     # ---- connections --------------------------------------------------------------------------
     @property
@@ -227,6 +228,7 @@ class SinkRunner:
     def _transaction(self, group: list[Message], record_offsets: bool) -> None:
         conn = self.conn
         conn.begin()
+        self._dlq_errors.clear()
         try:
             if self.applier.marks_echo:
                 synclog.mark_echo(conn, self.applier.name, self.settings.sinks.echo_table)
@@ -236,6 +238,8 @@ class SinkRunner:
             self.applier.before_commit()
             if self._dlq.flush(30) > 0:
                 raise TransientFailure("dead-letter topic did not acknowledge within 30s")
+            if self._dlq_errors:
+                raise TransientFailure(f"dead-letter topic refused a record: {self._dlq_errors[0]}")
             conn.commit()
         except BaseException:
             try:
@@ -297,7 +301,12 @@ class SinkRunner:
 
     def _dead_letter(self, msg: Message, reason: str, kind: str) -> None:
         self._dlq.produce(self.settings.sinks.dead_letter_topic, key=msg.key(), value=msg.value(),
-                          headers=headers_for_dead_letter(msg, self.applier.name, reason, kind))
+                          headers=headers_for_dead_letter(msg, self.applier.name, reason, kind),
+                          on_delivery=self._dlq_delivered)
+
+    def _dlq_delivered(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self._dlq_errors.append(f"{err.name()}: {err.str()}")
 
     def _log_retry(self, group: list[Message], error: str) -> None:
         """Transient failures are attempts too; logged outside the rolled-back transaction."""
