@@ -13,7 +13,6 @@ co-partitioned (repartition by id_order), which is the next step for this module
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -26,8 +25,10 @@ import faust
 
 from bus.avro import RegistryDecoder
 from bus.registry import registry_client
+from cdc.capture import ORIGIN_HEADER
 from cdc.events import topic_for
 from pssync.settings import Settings, load_settings
+from streams.commands import encode_sales_order
 from streams.kafka_transport import install
 from streams.orders import OrderMapping, OrderRows, Unmappable, build_command
 from streams.rules import Rules, load_rules
@@ -111,10 +112,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def command_json(command: Any) -> bytes:
-    return json.dumps(dataclasses.asdict(command), default=_plain, sort_keys=True).encode()
-
-
 def sku_for(id_product: int, id_product_attribute: int) -> str | None:
     return product_map.get(f"{id_product}:{id_product_attribute}")
 
@@ -161,7 +158,7 @@ async def _try_emit(id_order: int) -> None:
     forget_pending(id_order)
     if command is None or emitted[str(command.command_id)]:
         return
-    await commands.send(key=str(command.command_id).encode(), value=command_json(command))
+    await commands.send(key=str(command.command_id).encode(), value=encode_sales_order(command))
     emitted[str(command.command_id)] = True
     log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
 
@@ -176,9 +173,25 @@ async def dead_letter(id_order: int, reason: str, record: Any) -> None:
     emitted[key] = True
 
 
+async def dead_letter_record(where: str, reason: str, record: Any) -> None:
+    """Any other record the processors cannot use: parked with the reason, processing goes on."""
+    log.error("%s: dead-lettered: %s", where, reason)
+    await dead_letters.send(key=where.encode(), value=json.dumps(
+        {"source": where, "reason": reason, "record": record}, default=_plain).encode(),
+        headers={"__connect.errors.exception.message": reason.encode(),
+                 "__connect.errors.topic": where.encode()})
+
+
 async def retry_pending() -> None:
     for id_order in list(pending.keys()):
         await try_emit(int(id_order))
+
+
+def is_echo(headers: Any) -> bool:
+    if not headers:
+        return False
+    items = headers.items() if hasattr(headers, "items") else headers
+    return any((k.decode() if isinstance(k, bytes) else k) == ORIGIN_HEADER for k, _ in items)
 
 
 def after_image(value: bytes | None) -> tuple[dict | None, str | None]:
@@ -255,8 +268,10 @@ def violations_agent(table: str) -> None:
     """Shop-side changes to ERP-owned fields are never propagated: each becomes an ownership
     violation event with its before/after values."""
     async def agent(stream):
-        async for value in stream:
-            event = decode(value)
+        async for message in stream.events():
+            if is_echo(message.headers):
+                continue        # our own sink's write (echo marker in its transaction)
+            event = decode(message.value)
             if event is None or event["op"] != "u":
                 continue
             for found in rules.violations(table, event["before"], event["after"]):
@@ -270,9 +285,19 @@ def violations_agent(table: str) -> None:
                     "ts_ms": event["source"].get("ts_ms")}, default=_plain).encode())
                 log.warning("ownership violation: %s.%s %r -> %r (owned by %s)", found.table,
                             found.column, found.before, found.after, found.owner)
+                if found.column == "price" and found.owner == "erp":
+                    from streams.to_shop import reassert_price
+
+                    sku = sku_for(int(event["after"]["id_product"]),
+                                  int(event["after"].get("id_product_attribute") or 0))
+                    if sku and await reassert_price(sku, f"reassert:{event['source'].get('gtid')}:{table}"):
+                        log.info("re-asserted the ERP price of %s", sku)
     app.agent(source(table), name=f"ownership-{table}")(agent)
 
 
 for _table in sorted(set(cap.tables) & {"product", "product_shop", "product_attribute",
                                           "specific_price", "stock_available"}):
     violations_agent(_table)
+
+
+import streams.to_shop  # noqa: E402,F401  (registers the ERP -> PrestaShop agents on this app)

@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 Mode = Literal["delta", "snapshot"]
 Quantity = int | Decimal
@@ -92,6 +92,34 @@ class StockBook:
         self._skus_by_product: dict[int, set[str]] = defaultdict(set)
         for sku, (id_product, id_product_attribute) in (rows or {}).items():
             self.map_sku(sku, id_product, id_product_attribute)
+
+    # ---- state as plain JSON (for changelog-backed tables) ---------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        def ts(value: dt.datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+        return {
+            "rows": {sku: list(row) for sku, row in self._rows.items()},
+            "levels": {sku: [str(l.quantity), l.as_of.isoformat(), l.mode, l.snapshot_id]
+                       for sku, l in self._levels.items()},
+            "last_snapshot": {sku: t.isoformat() for sku, t in self._last_snapshot.items()},
+            "orders": {key: [{sku: str(q) for sku, q in o.lines.items()}, ts(o.placed_at), ts(o.acked_at),
+                             o.cancelled] for key, o in self._orders.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "StockBook":
+        def ts(value: str | None) -> dt.datetime | None:
+            return dt.datetime.fromisoformat(value) if value is not None else None
+        book = cls({sku: (int(r[0]), int(r[1])) for sku, r in data.get("rows", {}).items()})
+        for sku, (qty, as_of, mode, snapshot_id) in data.get("levels", {}).items():
+            book._levels[sku] = Level(Decimal(qty), dt.datetime.fromisoformat(as_of), mode, snapshot_id)
+        book._last_snapshot = {sku: dt.datetime.fromisoformat(t) for sku, t in data.get("last_snapshot", {}).items()}
+        for key, (lines, placed, acked, cancelled) in data.get("orders", {}).items():
+            book._orders[key] = _Order({sku: Decimal(q) for sku, q in lines.items()}, ts(placed), ts(acked),
+                                       bool(cancelled))
+            for sku in lines:
+                book._orders_by_sku[sku].add(key)
+        return book
 
     # ---- mapping ---------------------------------------------------------------------------------
     def map_sku(self, sku: str, id_product: int, id_product_attribute: int) -> None:
@@ -193,6 +221,31 @@ class StockBook:
             if order.placed_at is not None and not order.cancelled and order.acked_at is None:
                 total += order.lines[sku]
         return total
+
+    def known_orders(self, sku: str, since: dt.datetime) -> tuple[int | str, ...]:
+        """Keys of the live and cancelled orders of ``sku`` placed at or after ``since``: what a
+        shop-side write guard must not subtract again (the computed value already reflects them)."""
+        since = _aware(since, "since")
+        keys = [key for key in self._orders_by_sku.get(sku, ())
+                if (placed := self._orders[key].placed_at) is not None and placed >= since]
+        return tuple(sorted(keys, key=lambda k: (len(str(k)), str(k))))
+
+    def forget_orders(self, placed_before: dt.datetime) -> int:
+        """Drop orders placed before ``placed_before`` that no longer count against any level
+        (accounted for by the ERP or cancelled): they cannot change a published value again."""
+        dropped = 0
+        for key, order in list(self._orders.items()):
+            if order.placed_at is None or order.placed_at >= placed_before:
+                continue
+            if not order.cancelled and any(
+                    (level := self._levels.get(sku)) is None or order.counts_against(level)
+                    for sku in order.lines):
+                continue
+            for sku in order.lines:
+                self._orders_by_sku[sku].discard(key)
+            del self._orders[key]
+            dropped += 1
+        return dropped
 
     def level(self, sku: str) -> Level | None:
         return self._levels.get(sku)

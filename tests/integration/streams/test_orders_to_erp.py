@@ -32,14 +32,17 @@ def streams_settings(scratch, tmp_path, tables=ORDER_TABLES):
     settings.streams.commands_topic = f"{scratch.prefix}.commands.erp.sales_orders"
     settings.streams.dead_letter_topic = f"{scratch.prefix}.streams.dead-letter"
     settings.streams.violations_topic = f"{scratch.prefix}.streams.violations"
+    settings.streams.shop_commands_topic = f"{scratch.prefix}.commands.shop"
+    settings.sinks.acks_topic = f"{scratch.prefix}.erp.acks"
+    settings.erp.topic_prefix = scratch.prefix
     config = tmp_path / "streams.yaml"
     config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
     return settings, config
 
 
-def start_worker(config: Path, tmp_path) -> subprocess.Popen:
+def start_worker(config: Path, tmp_path, loglevel: str = "warn") -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "pssync", "streams", "worker", "--config", str(config),
-                             "--loglevel", "warn"], env={**os.environ, "PSSYNC_CONFIG": str(config)},
+                             "--loglevel", loglevel], env={**os.environ, "PSSYNC_CONFIG": str(config)},
                             cwd=REPO, stdout=open(tmp_path / "worker.log", "a"), stderr=subprocess.STDOUT)
 
 

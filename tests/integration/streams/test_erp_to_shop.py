@@ -1,0 +1,151 @@
+"""ERP changes and shop orders -> PrestaShop commands, through the real capture, Kafka, registry
+and a Faust worker: stock without oversell (the classic race), prices with ownership violations
+re-asserted, echo suppression, ERP order states and tracking."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from decimal import Decimal
+
+import pymysql
+import pytest
+from confluent_kafka import Producer
+
+from bus.registry import Registry
+from devstack.shop import Line, place_order
+from erp.base import Change, OrderStatus, Price, Shipment, StockLevel
+from erp.mapping import Mapping, set_mapping
+from erp.topics import ErpEncoders, SnapshotPart
+from sinks import synclog
+from streams.commands import OrderAck, encode
+from tests.integration.streams.test_orders_to_erp import (read_commands, start_worker, stop_worker,
+                                                          streams_settings)
+from tests.integration.support import CaptureThread
+
+pytestmark = pytest.mark.integration
+TABLES = ["orders", "order_detail", "order_history", "customer", "address", "currency", "configuration",
+          "product", "product_shop"]
+UTC = dt.timezone.utc
+
+
+class ErpFeed:
+    """Publishes ERP events exactly as `pssync erp poll` does (registered Avro, same topics)."""
+
+    def __init__(self, settings) -> None:
+        self.encoders = ErpEncoders(Registry(settings.registry), settings.erp.topic_prefix)
+        self.producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
+        self.n = 0
+
+    def send(self, change: Change, snapshot: SnapshotPart | None = None) -> None:
+        topic, key, value = self.encoders.encode(change, "tryton", snapshot)
+        self.producer.produce(topic, key=key, value=value)
+        self.producer.flush(10)
+
+    def stock(self, sku: str, quantity: int, as_of: dt.datetime, snapshot: bool = True) -> None:
+        self.n += 1
+        level = StockLevel(sku, "22", Decimal(quantity), "WH", as_of, Decimal(quantity))
+        self.send(Change("stock", sku, level, as_of, "22", f"v{self.n}"),
+                  SnapshotPart(f"s{self.n}", 1, 1) if snapshot else None)
+
+
+def _settings(scratch, tmp_path):
+    return streams_settings(scratch, tmp_path, TABLES)
+
+
+def _map(scratch, *rows):
+    conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database))
+    for product, attribute, sku in rows:
+        set_mapping(conn, Mapping("tryton", product, attribute, sku, "22", "manual"))
+    conn.close()
+
+
+def _stock(commands, sku):
+    return [c for c in commands if c["type"] == "stock" and c["sku"] == sku]
+
+
+def test_order_racing_an_erp_snapshot_never_gives_stock_back(scratch, tmp_path):
+    _map(scratch, (6, 0, "demo_11"))
+    settings, config = _settings(scratch, tmp_path)
+    feed = ErpFeed(settings)
+    topic = settings.streams.shop_commands_topic
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        worker = start_worker(config, tmp_path, "info")
+        try:
+            feed.stock("demo_11", 100, dt.datetime.now(UTC))
+            first = read_commands(scratch, topic, min_count=1, timeout=90)
+            assert [c["quantity"] for c in _stock(first, "demo_11")] == [100], first
+
+            # The ERP measures its stock (100) ...
+            measured = dt.datetime.now(UTC)
+            time.sleep(0.2)
+            # ... a shop order for 3 commits while that snapshot is in flight ...
+            id_order = place_order(scratch.stack.mysql_params(), scratch.database, "ps_", [Line(6, 0, 3)],
+                                   state_key="PS_OS_PAYMENT")
+            cap.wait_committed(scratch.gtid_seq())
+            after_order = read_commands(scratch, topic, min_count=2, timeout=60)
+            # ... and arrives after it: it does not account for the order, so 97 stays published
+            feed.stock("demo_11", 100, measured)
+            feed.stock("demo_11", 100, dt.datetime.now(UTC))   # a newer one that still lacks it
+            time.sleep(3)
+            # the ERP sink acknowledges the order; the next ERP level includes it
+            acked = dt.datetime.now(UTC)
+            ack = OrderAck(command_id="c1", action="create", id_order=id_order, shop_reference=f"X-{id_order}",
+                           erp_order_id="S1", created=True, acked_at=acked, lines={"demo_11": Decimal(3)})
+            p = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
+            p.produce(settings.sinks.acks_topic, key=b"X", value=encode(ack))
+            p.flush(10)
+            time.sleep(0.2)
+            feed.stock("demo_11", 97, dt.datetime.now(UTC))
+            final = read_commands(scratch, topic, min_count=4, timeout=60)
+        finally:
+            stop_worker(worker)
+    log = (tmp_path / "worker.log").read_text()[-3000:]
+    assert [c["quantity"] for c in _stock(after_order, "demo_11")] == [100, 97], log
+    quantities = [c["quantity"] for c in _stock(final, "demo_11")]
+    assert quantities[0] == 100 and all(q == 97 for q in quantities[1:]), (quantities, log)
+    last = _stock(final, "demo_11")[-1]
+    assert id_order in last["known_orders"] and last["id_product"] == 6 and last["id_product_attribute"] == 0
+
+
+def test_prices_violations_echo_states_and_tracking(scratch, tmp_path):
+    _map(scratch, (6, 0, "demo_11"))
+    settings, config = _settings(scratch, tmp_path)
+    feed = ErpFeed(settings)
+    topic = settings.streams.shop_commands_topic
+    now = dt.datetime.now(UTC)
+    synclog.ensure_tables(scratch.db)
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        worker = start_worker(config, tmp_path, "info")
+        try:
+            feed.send(Change("price", "demo_11", Price("demo_11", "22", Decimal("12.5"), "EUR", now), now, "22", "p1"))
+            read_commands(scratch, topic, min_count=1, timeout=90)
+            # the back office edits an ERP-owned price: violation, and the ERP value is sent again
+            scratch.sql("UPDATE ps_product SET price = 9.99 WHERE id_product = 6")
+            # our own sink writes the same column: recognised by its echo marker, not a violation
+            with scratch.db.cursor() as cur:
+                cur.execute("BEGIN")
+                synclog.mark_echo(scratch.db, "shop-db-test")
+                cur.execute("UPDATE ps_product SET price = 12.5 WHERE id_product = 6")
+                cur.execute("COMMIT")
+            cap.wait_committed(scratch.gtid_seq())
+            feed.send(Change("order_status", "7", OrderStatus("7", "KHWLILZLL-5", "processing", now), now, "7", "o1"))
+            feed.send(Change("shipment", "8", Shipment("8", "7", "KHWLILZLL-5", "done", "TRACK-1", "UPS", now),
+                             now, "8", "sh1"))
+            commands = read_commands(scratch, topic, min_count=5, timeout=60)
+            violations = read_commands(scratch, settings.streams.violations_topic, min_count=1, timeout=20)
+        finally:
+            stop_worker(worker)
+    log = (tmp_path / "worker.log").read_text()[-3000:]
+    prices = [c for c in commands if c["type"] == "price"]
+    # the ERP price (sent when its event arrives, or when the mapping does if that comes later),
+    # then the same value re-asserted after the back-office edit
+    assert [(p["sku"], p["price"]) for p in prices] == [("demo_11", "12.500000")] * 2, (commands, log)
+    assert prices[0]["source_event_id"].split(":")[0] in ("erp-price", "mapping")
+    assert prices[1]["source_event_id"].startswith("reassert:")
+    assert [(v["column"], v["after"]) for v in violations if v["table"] == "ps_product"] == [("price", "9.990000")]
+    states = [(c["id_order"], c["state_key"]) for c in commands if c["type"] == "order_state"]
+    assert states == [(5, "PS_OS_PREPARATION"), (5, "PS_OS_SHIPPING")], commands
+    (tracking,) = [c for c in commands if c["type"] == "tracking"]
+    assert tracking["id_order"] == 5 and tracking["tracking_number"] == "TRACK-1"
