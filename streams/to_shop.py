@@ -180,9 +180,9 @@ async def handle_order_line(value: bytes | None) -> None:
     async with _emit_lock:
         lines = order_lines[id_order]
         entry = [sku, str(row["product_quantity"]), int(row["product_id"])]
-        if lines.get(int(row["id_order_detail"])) == entry:
+        if lines.get(str(row["id_order_detail"])) == entry:
             return      # a later update of the line (invoice, refund...): the order is already counted
-        lines[int(row["id_order_detail"])] = entry
+        lines[str(row["id_order_detail"])] = entry   # str: the changelog stores JSON
         order_lines[id_order] = lines
         qty = sum((Decimal(q) for s, q, _ in lines.values() if s == sku), Decimal(0))
         if qty <= 0:
