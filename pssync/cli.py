@@ -8,6 +8,7 @@ import typer
 
 from cdc.cli import app as cdc_app
 from devstack.cli import app as stack_app
+from devstack.cli import services_app
 from erp.cli import app as erp_app
 from sinks.cli import app as sinks_app
 from streams.cli import app as streams_app
@@ -17,6 +18,7 @@ app.add_typer(stack_app, name="stack", help="The embedded local stack (Kafka, re
 app.add_typer(cdc_app, name="cdc", help="Binlog capture of the PrestaShop database into Kafka.")
 app.add_typer(erp_app, name="erp", help="ERP side: change capture, stock snapshots, webhooks, mapping.")
 app.add_typer(streams_app, name="streams", help="Stream processors (Faust): shop orders to ERP commands.")
+app.add_typer(services_app, name="services", help="Run the whole pipeline locally in the background.")
 app.add_typer(sinks_app, name="sink", help="Sinks: apply commands to PrestaShop and the ERP; sync log.")
 
 

@@ -402,10 +402,11 @@ class PrestashopDbApplier:
         return {int(r["id"]): StateFlags(int(r["id"]), bool(r["logable"]), bool(r["shipped"])) for r in rows}
 
     def apply_order_state(self, conn: pymysql.connections.Connection, c: OrderStateCommand) -> str:
-        orders = self._rows(conn, f"SELECT id_order, id_shop, id_shop_group, current_state FROM {self.t('orders')} "
-                                  "WHERE id_order=%s FOR UPDATE", (c.id_order,))
+        orders = self._rows(conn, f"SELECT id_order, id_shop, id_shop_group, current_state, reference FROM "
+                                  f"{self.t('orders')} WHERE id_order=%s FOR UPDATE", (c.id_order,))
         if not orders:
             raise PermanentFailure(f"no order {c.id_order} ({c.shop_reference}) in {self._prefix}orders")
+        self._check_reference(c.shop_reference, c.id_order, orders[0]["reference"])
         order = orders[0]
         id_shop, id_group = int(order["id_shop"]), int(order["id_shop_group"])
         ids = self._state_ids(conn, [c.state_key, CANCELED, ERROR], id_shop, id_group)
@@ -480,7 +481,18 @@ class PrestashopDbApplier:
         return "; stock (quantity/reserved) " + ", ".join(changed)
 
     # ---- tracking -------------------------------------------------------------------------
+    def _check_reference(self, shop_reference: str, id_order: int, reference: str | None) -> None:
+        """An ERP order from another channel or shop can carry a reference ending in "-<digits>":
+        the order's own reference must match too, never the id alone."""
+        if not shop_reference.endswith(f"{reference or ''}-{id_order}") or not reference:
+            raise PermanentFailure(f"ERP order reference {shop_reference} does not belong to shop order "
+                                   f"{id_order} (reference {reference!r})")
+
     def apply_tracking(self, conn: pymysql.connections.Connection, c: TrackingCommand) -> str:
+        order = self._rows(conn, f"SELECT reference FROM {self.t('orders')} WHERE id_order=%s", (c.id_order,))
+        if not order:
+            raise PermanentFailure(f"no order {c.id_order} ({c.shop_reference}) in {self._prefix}orders")
+        self._check_reference(c.shop_reference, c.id_order, order[0]["reference"])
         rows = self._rows(conn, f"SELECT id_order_carrier, tracking_number FROM {self.t('order_carrier')} "
                                 "WHERE id_order=%s ORDER BY id_order_carrier DESC LIMIT 1 FOR UPDATE", (c.id_order,))
         if not rows:

@@ -1,6 +1,7 @@
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import Optional, TypeVar
 
 import typer
 
@@ -82,3 +83,48 @@ def place_order(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def demo() -> None:
+    """Play the end-to-end scenario on the running system (see `pssync services up`)."""
+    from .demo import ScenarioFailed, run
+
+    try:
+        run(StackSettings())
+    except ScenarioFailed as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+services_app = typer.Typer(no_args_is_help=True)
+ConfigPath = typer.Option(None, "--config", "-c", help="Configuration for the services "
+                                                       "(default deploy/pipeline.yaml).")
+
+
+@services_app.command("up")
+def services_up(names: Optional[list[str]] = typer.Argument(None, help="Services (default: all)."),
+                config: Optional[Path] = ConfigPath) -> None:
+    """Start the capture, ERP capture, processors and sinks in the background (idempotent)."""
+    from .pipeline import DEFAULT_CONFIG, start
+
+    for s in start(StackSettings(), names, config or DEFAULT_CONFIG):
+        typer.echo(f"{s.name:12} pid={s.pid} log={s.log}")
+
+
+@services_app.command("down")
+def services_down(names: Optional[list[str]] = typer.Argument(None)) -> None:
+    """SIGTERM, then SIGKILL after 30 s (every service resumes from its committed offsets)."""
+    from .pipeline import stop
+
+    for s in stop(StackSettings(), names):
+        typer.echo(f"{s.name:12} stopped")
+
+
+@services_app.command("status")
+def services_status() -> None:
+    from .pipeline import SERVICES, state
+
+    for name in SERVICES:
+        s = state(StackSettings(), name)
+        typer.echo(f"{name:12} {'running' if s.running else 'stopped':8} pid={s.pid or '-'} log={s.log}")

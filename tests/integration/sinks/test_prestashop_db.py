@@ -82,15 +82,36 @@ def price(sku: str, id_product: int, attr: int, value: str) -> PriceCommand:
                         changed_at=now())
 
 
+_references: dict[str, Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def _order_references(request):
+    """Commands name the order by its ERP shop reference "<reference>-<id_order>", which the sink
+    checks against ps_orders: look the reference up in the test's scratch database."""
+    if "scratch" in request.fixturenames:
+        scratch = request.getfixturevalue("scratch")
+        _references["lookup"] = lambda id_order: (scratch.sql(
+            "SELECT reference FROM ps_orders WHERE id_order=%s", args=(id_order,)) or [{"reference": "NONE"}]
+        )[0]["reference"]
+    yield
+    _references.clear()
+
+
+def ref(id_order: int) -> str:
+    lookup = _references.get("lookup")
+    return f"{lookup(id_order) if lookup else 'NONE'}-{id_order}"
+
+
 def state(id_order: int, key: str, source_event_id: str | None = None) -> OrderStateCommand:
     return OrderStateCommand(command_id=str(uuid.uuid4()), source_event_id=source_event_id or sid(),
-                             created_at=now(), id_order=id_order, shop_reference=f"REF{id_order}",
+                             created_at=now(), id_order=id_order, shop_reference=ref(id_order),
                              state_key=key, erp_state=key.lower(), changed_at=now())
 
 
 def tracking(id_order: int, number: str) -> TrackingCommand:
     return TrackingCommand(command_id=str(uuid.uuid4()), source_event_id=sid(), created_at=now(),
-                           id_order=id_order, shop_reference=f"REF{id_order}", tracking_number=number,
+                           id_order=id_order, shop_reference=ref(id_order), tracking_number=number,
                            changed_at=now())
 
 
@@ -362,8 +383,14 @@ def test_tracking_goes_on_the_latest_order_carrier_row(scratch, settings, applie
     assert [r["tracking_number"] for r in rows] == [None, "TRK-1"]
     with pytest.raises(Skipped):
         apply(settings, applier, tracking(2, "TRK-1"))
-    with pytest.raises(PermanentFailure, match="no ps_order_carrier row for order 999"):
+    with pytest.raises(PermanentFailure, match="no order 999 .* in ps_orders"):
         apply(settings, applier, tracking(999, "TRK-2"))
+    scratch.sql("DELETE FROM ps_order_carrier WHERE id_order=3")
+    with pytest.raises(PermanentFailure, match="no ps_order_carrier row for order 3"):
+        apply(settings, applier, tracking(3, "TRK-3"))
+    wrong = tracking(2, "TRK-4").model_copy(update={"shop_reference": "OTHERCHANNEL-2"})
+    with pytest.raises(PermanentFailure, match="does not belong to shop order 2"):
+        apply(settings, applier, wrong)
 
 
 # ---- through the runner -----------------------------------------------------------------------
