@@ -194,7 +194,7 @@ class Capture:
                 bar.close()
         catalogue.close()
         offset = SourceOffset(gtid=pos.gtid, file=pos.file, pos=pos.pos, ts_ms=now_ms,
-                              snapshot_completed=True)
+                              snapshot_completed=True, tables=tuple(self.tables))
         if self.committed is not None:  # keep signal progress across a re-snapshot
             offset = replace(offset, signal_offset=self.committed.signal_offset)
         self._commit(offset, events)
@@ -206,7 +206,7 @@ class Capture:
         committed = self.committed
         mode = self.cap.snapshot_mode
         if committed is not None and committed.snapshot_completed:
-            return committed
+            return self._with_added_tables(committed)
         if mode == "never":
             conn = database.connect(self.settings.mysql)
             head = database.binlog_head(conn)
@@ -214,6 +214,18 @@ class Capture:
             log.warning("snapshot_mode=never: streaming from the current binlog head %s", head.gtid)
             return SourceOffset(head.gtid, head.file, head.pos, snapshot_completed=True)
         return self.snapshot()
+
+    def _with_added_tables(self, committed: SourceOffset) -> SourceOffset:
+        """Tables added to the include list since the last run get their existing rows through an
+        on-demand snapshot while streaming goes on (offsets written before the table list was
+        recorded count as covering no table: every table is read once more, nothing is missed)."""
+        added = [t for t in self.tables if t not in committed.tables]
+        if not added or committed.adhoc is not None:
+            return replace(committed, tables=tuple(self.tables)) if not added else committed
+        log.info("tables added to the capture since its last run: %s; snapshotting them while streaming",
+                 ", ".join(added))
+        return replace(committed, tables=tuple(self.tables),
+                       adhoc=AdhocSnapshot(tuple(added), None, "tables-added"))
 
     def stream(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
         assert self._producer is not None

@@ -33,6 +33,7 @@ class SourceOffset:
     partial_gtid: str = ""    # a large transaction split across Kafka transactions: its GTID,
     partial_rows: int = 0     # and how many of its row changes are already in Kafka
     adhoc: "AdhocSnapshot | None" = None
+    tables: tuple[str, ...] = ()   # tables whose rows are in Kafka (snapshotted, then streamed)
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
@@ -47,6 +48,8 @@ class SourceOffset:
             data["adhoc"] = AdhocSnapshot(tuple(adhoc["tables"]),
                                           tuple(adhoc["after_key"]) if adhoc.get("after_key") else None,
                                           adhoc.get("signal_id", ""))
+        if "tables" in data:
+            data["tables"] = tuple(data["tables"])
         return cls(**data)
 
     def advanced(self, **changes: object) -> "SourceOffset":

@@ -20,6 +20,7 @@ from prometheus_client import Counter
 from bus.kafka import Fenced, ensure_topics, is_fatal_fencing, read_compacted, transactional_producer
 from bus.registry import Registry
 from erp.base import Change, ChangeKind, Cursor, ErpAdapter
+from erp.errors import TransientErpError
 from erp.topics import TOPICS, ErpEncoders, SnapshotPart, topic_name
 from pssync.settings import Settings
 
@@ -148,10 +149,21 @@ class ErpPoller:
     def run(self, stop: threading.Event | None = None) -> None:
         self.prepare()
         stop = stop or threading.Event()
+        failures = 0
         while not stop.is_set():
             busy = False
-            for kind in self.cfg.kinds:
-                busy |= self.poll_once(kind) >= self.cfg.page_size
+            try:
+                for kind in self.cfg.kinds:
+                    busy |= self.poll_once(kind) >= self.cfg.page_size
+                failures = 0
+            except TransientErpError as exc:
+                # the ERP is down or busy beyond the adapter's own retries: nothing was committed
+                # for the failed page (the cursor moves with the events), so keep polling later
+                failures += 1
+                pause = max(exc.retry_after or 0, min(60.0, self.cfg.poll_interval_s * 2 ** min(failures, 6)))
+                log.warning("ERP poll failed (%s); polling again in %.0fs", exc, pause)
+                stop.wait(pause)
+                continue
             if not busy:
                 stop.wait(self.cfg.poll_interval_s)
 

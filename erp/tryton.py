@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import itertools
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import httpx
@@ -59,6 +59,15 @@ def decode(value: Any) -> Any:
     if isinstance(value, list):
         return [decode(v) for v in value]
     return value
+
+
+PRICE_DIGITS = Decimal("0.0001")   # sale.line.unit_price digits in Tryton (PrestaShop keeps 6)
+
+
+def _price(value: Decimal) -> Decimal:
+    """PrestaShop prices carry 6 decimals, Tryton's unit price 4: rounded half-up, the way a
+    price is rounded everywhere else (11.900000 -> 11.9000)."""
+    return value.quantize(PRICE_DIGITS, rounding=ROUND_HALF_UP)
 
 
 def _pad(n: int) -> str:
@@ -135,6 +144,10 @@ class TrytonAdapter:
             detail = " ".join(d for d in detail if isinstance(d, str) and d)
         if kind in ("ConcurrencyException", "TooManyRequests", "DatabaseOperationalError"):
             return TransientErpError(self.name, f"{method}: {kind}: {detail}", code=kind)
+        if kind == "UserError" and '"Session"' in str(detail):
+            # our session record was removed (expired, cleaned up at another login): log in again
+            self._auth = None
+            return TransientErpError(self.name, f"{method}: session no longer exists", code="session")
         if kind in ("NotLogged", "LoginException"):
             self._auth = None
             return TransientErpError(self.name, f"{method}: {kind}", code=kind)
@@ -358,7 +371,7 @@ class TrytonAdapter:
                                                f"{order.currency}", code="validation")
         party = self._party(order.customer)
         lines = [{"type": "line", "product": products[l.sku]["id"], "quantity": float(l.quantity),
-                  "unit": products[l.sku]["default_uom"], "unit_price": l.unit_price,
+                  "unit": products[l.sku]["default_uom"], "unit_price": _price(l.unit_price),
                   "description": l.description or l.sku}
                  for l in order.lines]
         sale_id = self.call("sale.sale", "create", [{

@@ -71,6 +71,9 @@ app = faust.App(
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
     processing_guarantee="at_least_once",
+    # version 2: table changelogs in pickle (version 1 wrote JSON, which loses Decimal/datetime);
+    # a new version is a new consumer group and new changelog topics, rebuilt from the sources
+    version=2,
     # table state (rows with Decimal and datetime values) is written to and recovered from the
     # changelog topics with these; the source topics set raw bytes explicitly
     key_serializer="json",
@@ -85,7 +88,10 @@ def source(table: str, prefixed: bool = True) -> faust.TopicT:
 
 
 def state(name: str, default: Any = None) -> faust.Table:
-    return app.Table(name, default=default, partitions=1)
+    # pickle, not Faust's JSON default: rows hold Decimal and datetime values that must come back
+    # from the changelog (after a restart) exactly as they went in
+    return app.Table(name, default=default, partitions=1,
+                     schema=faust.Schema(key_serializer="json", value_serializer="pickle"))
 
 
 orders = state("orders")                    # id_order -> {"row": ..., "gtid": ...}
