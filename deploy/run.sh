@@ -1,57 +1,37 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install, start the embedded stack (MariaDB with the PrestaShop
-# demo shop, Kafka, Apicurio Registry), start the binlog capture, place two orders in the shop and
-# show the change events arriving in Kafka. The stack and the capture keep running afterwards.
+# demo shop, Kafka, Apicurio Registry, Tryton), start the whole system (binlog capture, ERP capture,
+# Faust processors, ERP sink, shop sink), play a short scenario and print what happened on each
+# side. Everything keeps running afterwards; the last lines say how to stop it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/setup.sh
 pssync stack up
 
-STACK_DIR=${PSSYNC_STACK_DIR:-$PWD/.stack}
-PIDFILE="$STACK_DIR/run/cdc.pid"
-LOG="$STACK_DIR/logs/cdc.log"
-mkdir -p "$STACK_DIR/run" "$STACK_DIR/logs"
-if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-  echo "[run] capture already running (pid $(cat "$PIDFILE"))"
-else
-  echo "[run] starting the capture: pssync cdc run (log: $LOG)"
-  nohup pssync cdc run --quiet --metrics-port 9464 >>"$LOG" 2>&1 &
-  echo $! >"$PIDFILE"
-fi
+CONFIG=deploy/pipeline.yaml
+echo "[run] product mapping PrestaShop <-> Tryton (stable ids; unknown SKUs are reported, never guessed):"
+pssync erp mapping load --config "$CONFIG" | head -n 5 || true
 
-ERP_PIDFILE="$STACK_DIR/run/erp-poll.pid"
-if [ -f "$ERP_PIDFILE" ] && kill -0 "$(cat "$ERP_PIDFILE")" 2>/dev/null; then
-  echo "[run] ERP capture already running (pid $(cat "$ERP_PIDFILE"))"
-else
-  echo "[run] starting the ERP capture from Tryton: pssync erp poll (log: $STACK_DIR/logs/erp-poll.log)"
-  nohup pssync erp poll >>"$STACK_DIR/logs/erp-poll.log" 2>&1 &
-  echo $! >"$ERP_PIDFILE"
-fi
-pssync erp mapping load | head -n 5 || true
-
-for _ in $(seq 1 60); do
-  if pssync cdc status --json 2>/dev/null | grep -q '"state": "streaming"'; then break; fi
+echo "[run] starting the services (config $CONFIG):"
+pssync services up --config "$CONFIG"
+for _ in $(seq 1 90); do
+  if pssync cdc status --json --config "$CONFIG" 2>/dev/null | grep -q '"state": "streaming"'; then break; fi
   sleep 1
 done
-pssync cdc status
+pssync cdc status --config "$CONFIG" | head -n 8
+sleep 5   # the processors join their consumer group
 
-echo "[run] placing two orders in the demo shop (as PrestaShop's checkout would)"
-pssync stack place-order --line 1:1:2 --line 6:0:1
-pssync stack place-order --line 9:22:1
-echo "[run] change events in Kafka (read_committed, decoded via the registry; snapshot rows left out):"
-pssync cdc tail --from-beginning --idle-timeout 5 --table orders --table order_detail \
-  --table order_history --table stock_available | grep -v '"op": "r"' | tail -n 24
-
-echo "[run] ERP events from Tryton (stock levels and prices of the demo catalogue, first lines):"
-pssync erp tail --from-beginning --idle-timeout 8 --kind stock --kind price | head -n 6 || true
+pssync stack demo
 
 cat <<TXT
 
-[run] The capture is running (pid $(cat "$PIDFILE"); metrics on http://127.0.0.1:9464/metrics),
-      and the ERP capture (pid $(cat "$ERP_PIDFILE")). Tryton: http://127.0.0.1:8000 (admin/admin).
-      Follow new events:      pssync cdc tail      |   pssync erp tail
-      Where the capture is:   pssync cdc status
-      Place another order:    pssync stack place-order --line 2:9:1
-      Stop the captures:      kill \$(cat $PIDFILE) \$(cat $ERP_PIDFILE)
-      Stop the stack:         pssync stack down
+[run] Everything is running:
+      pssync services status             which process runs, and its log under .stack/logs
+      pssync sink log --limit 20         the sync log: every attempt, both directions
+      pssync sink dead-letters           what was refused, and why (pssync sink replay to retry)
+      pssync cdc status                  where the binlog capture is
+      pssync stack place-order --line 6:0:1     another shop order (it reaches Tryton in ~1 s)
+      Tryton: http://127.0.0.1:8000 (admin/admin)
+      Stop the services:   pssync services down
+      Stop the stack:      pssync stack down
 TXT
