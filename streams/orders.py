@@ -372,6 +372,17 @@ def _currency(order: Row, currencies: Sequence[Row], configuration: Sequence[Row
     return target, lambda amount: convert_amount(amount, rate, places)
 
 
+def lines_incomplete(order: Row, details: Sequence[Row]) -> bool:
+    """True while the lines seen so far add up to less than the order's products total: the
+    processors read header and lines from different topics, so the rest may still be on its way.
+    (More than the total is an error, reported by build_command.)"""
+    try:
+        lines_total = sum((_dec(d, "total_price_tax_excl") for d in details), Decimal(0))
+        return not details or lines_total < _dec(order, "total_products") - TOTALS_TOLERANCE
+    except (Unmappable, KeyError, TypeError):
+        return False      # malformed: build_command names the problem
+
+
 def _check_totals(order: Row, details: Sequence[Row], ctx: Mapping[str, Any]) -> None:
     if not details:
         raise Unmappable("order has no ps_order_detail rows", ctx)
