@@ -172,6 +172,13 @@ class StreamsSettings(Section):
         default_factory=lambda: {"done": "PS_OS_SHIPPING"},
         description="ERP shipment state -> PrestaShop PS_OS_* configuration name.")
     id_shop: int = Field(1, ge=1, description="The shop whose stock and prices the ERP drives.")
+    stock_drift_threshold: int = Field(
+        2, ge=0, description="Drift between the shop's stock and the computed value that is corrected "
+                             "automatically (when unambiguous); above it a person is alerted.")
+    stock_reconcile_delay_s: float = Field(
+        10, gt=0, description="Seconds after a shop-side stock change before it is compared (lets the "
+                              "order lines of the same checkout arrive first).")
+    alerts_topic: str = Field("pssync.streams.alerts", description="Stock drift above the threshold.")
 
 
 class PrestashopWebserviceSettings(Section):

@@ -23,7 +23,7 @@ def ensure_topics(settings: Settings) -> None:
     s = settings.streams
     names = [topic_name(settings.erp.topic_prefix, kind) for kind in TOPICS]
     names += [settings.sinks.acks_topic, s.commands_topic, s.shop_commands_topic, s.dead_letter_topic,
-              s.violations_topic]
+              s.violations_topic, s.alerts_topic]
     try:
         create(settings.kafka, {n: {} for n in names}, timeout=settings.kafka.connect_timeout)
     except Exception as exc:

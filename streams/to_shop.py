@@ -12,19 +12,21 @@ Prices, ERP order states and shipments map one event to one command. Imported by
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import time
 from decimal import Decimal
 from typing import Any
 
 import faust
 
 from erp.topics import topic_name
-from streams.app import (_emit_lock, app, configuration, dead_letter_record, decode, mapping, settings,
-                         source, state)
+from streams.app import (_emit_lock, app, configuration, dead_letter_record, decode, is_echo, mapping,
+                         settings, source, state)
 from streams.commands import BadCommand, decode_ack, encode
 from streams.orders import resolve_configuration
 from streams.shop_commands import price_command, state_command, stock_command, tracking_command
-from streams.stock import StockBook
+from streams.stock import StockBook, reconcile
 
 log = logging.getLogger(__name__)
 sconf = settings.streams
@@ -321,3 +323,91 @@ async def handle_erp_shipment(value: bytes | None) -> None:
 async def on_erp_shipment(stream):
     async for value in stream:
         await guarded("erp_shipment", value, handle_erp_shipment)
+
+
+# ---- reconciliation ----------------------------------------------------------------------------------
+# The shop's own stock changes (checkouts, back-office edits; never our sink's writes, which carry
+# the echo marker) are compared with the computed value once the order lines of the same checkout
+# have had time to arrive: small unambiguous drift is corrected, larger drift alerts a person.
+shop_stock = state("shop-stock")                  # sku -> [quantity, gtid] as the shop last wrote it
+_due: dict[str, float] = {}                       # sku -> monotonic time to compare at (in memory)
+alerts = app.topic(sconf.alerts_topic, key_serializer="raw", value_serializer="raw")
+
+
+async def handle_stock_row(event: dict[str, Any], echo: bool) -> None:
+    row = event["after"]
+    if row is None or int(row["id_shop"]) != sconf.id_shop:
+        return
+    attribute = int(row["id_product_attribute"])
+    sku = next((s for s, a in product_skus[int(row["id_product"])].items() if a == attribute), None)
+    if sku is None:
+        return
+    shop_stock[sku] = [int(row["quantity"]), event["source"].get("gtid")]
+    if echo:
+        _due.pop(sku, None)          # our own write: the value we computed
+    elif event["op"] in ("c", "u"):
+        _due[sku] = time.monotonic() + sconf.stock_reconcile_delay_s
+
+
+@app.agent(source("stock_available"), name="stock-shop-rows")
+async def on_shop_stock(stream):
+    async for message in stream.events():
+        echo = is_echo(message.headers)
+
+        async def handle(value: bytes | None, echo: bool = echo) -> None:
+            event = decode(value)
+            if event is not None:
+                await handle_stock_row(event, echo)
+        await guarded("shop_stock", message.value, handle)
+
+
+# Faust lets only stream iteration write tables: the timer hands due SKUs to an agent.
+reconcile_requests = app.topic(f"{app.conf.id}-reconcile-requests", key_serializer="raw",
+                               value_serializer="raw", partitions=1, internal=True)
+
+
+@app.timer(interval=1.0)
+async def reconcile_due() -> None:
+    now = time.monotonic()
+    for sku in [s for s, t in _due.items() if t <= now]:
+        _due.pop(sku, None)
+        try:
+            await reconcile_requests.send(key=sku.encode(), value=sku.encode())
+        except Exception:  # the timer must never take the worker down; the next change retries
+            log.exception("stock %s: could not schedule the comparison", sku)
+
+
+async def handle_reconcile(value: bytes | None) -> None:
+    if value:
+        async with _emit_lock:
+            await reconcile_sku(value.decode())
+
+
+@app.agent(reconcile_requests, name="stock-reconcile")
+async def on_reconcile(stream):
+    async for value in stream:
+        await guarded("reconcile", value, handle_reconcile)
+
+
+async def reconcile_sku(sku: str) -> None:
+    seen, row = shop_stock.get(sku), sku_rows.get(sku)
+    if seen is None or row is None:
+        return
+    book = book_for(row[0])
+    computed = book.publish(sku)
+    if computed is None:
+        return                       # no ERP level yet: nothing to compare with
+    result = reconcile(int(seen[0]), computed, sconf.stock_drift_threshold)
+    if result.action == "correct":
+        log.info("stock %s: %s; correcting to %d", sku, result.reason, computed.quantity)
+        await publish(book, row[0], {sku}, f"reconcile:{sku}:{seen[1]}", force=True)
+    elif result.action == "alert":
+        log.warning("stock %s: %s (shop %d, computed %d): alerting", sku, result.reason,
+                    result.shop_quantity, result.computed)
+        await alerts.send(key=sku.encode(), value=json.dumps({
+            "kind": "stock_drift", "sku": sku, "id_product": row[0], "id_product_attribute": row[1],
+            "shop_quantity": result.shop_quantity, "computed": result.computed, "delta": result.delta,
+            "reason": result.reason, "shop_gtid": seen[1], "erp_as_of": computed.as_of.isoformat(),
+            "at": _now().isoformat()}).encode())
+    elif result.action == "defer":
+        _due[sku] = time.monotonic() + sconf.stock_reconcile_delay_s

@@ -149,3 +149,31 @@ def test_prices_violations_echo_states_and_tracking(scratch, tmp_path):
     assert states == [(5, "PS_OS_PREPARATION"), (5, "PS_OS_SHIPPING")], commands
     (tracking,) = [c for c in commands if c["type"] == "tracking"]
     assert tracking["id_order"] == 5 and tracking["tracking_number"] == "TRACK-1"
+
+
+def test_shop_stock_drift_is_corrected_when_small_and_alerted_when_large(scratch, tmp_path):
+    _map(scratch, (6, 0, "demo_11"))
+    settings, config = streams_settings(scratch, tmp_path, [*TABLES, "stock_available"])
+    feed = ErpFeed(settings)
+    topic = settings.streams.shop_commands_topic
+    where = "WHERE id_product = 6 AND id_product_attribute = 0 AND id_shop = 1"
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        worker = start_worker(config, tmp_path, "info")
+        try:
+            feed.stock("demo_11", 100, dt.datetime.now(UTC))
+            read_commands(scratch, topic, min_count=1, timeout=90)
+            scratch.sql(f"UPDATE ps_stock_available SET quantity = 100 {where}")   # as the sink would
+            time.sleep(2)
+            scratch.sql(f"UPDATE ps_stock_available SET quantity = 99 {where}")    # one unit lost in the shop
+            corrected = read_commands(scratch, topic, min_count=2, timeout=60)
+            scratch.sql(f"UPDATE ps_stock_available SET quantity = 40 {where}")    # far off: a person decides
+            alerts = read_commands(scratch, settings.streams.alerts_topic, min_count=1, timeout=60)
+            after = read_commands(scratch, topic, min_count=2, timeout=10)
+        finally:
+            stop_worker(worker)
+    log = (tmp_path / "worker.log").read_text()[-3000:]
+    fixes = [c for c in corrected if c["type"] == "stock" and c["source_event_id"].startswith("reconcile:")]
+    assert [c["quantity"] for c in fixes] == [100], (corrected, log)
+    assert [(a["sku"], a["shop_quantity"], a["computed"], a["delta"]) for a in alerts] == [("demo_11", 40, 100, 60)]
+    assert len([c for c in after if c["source_event_id"].startswith("reconcile:")]) == 1, "large drift corrected"
