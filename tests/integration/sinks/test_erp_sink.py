@@ -28,11 +28,12 @@ from erp.tryton import TrytonAdapter
 from pssync.settings import Settings
 from sinks import synclog
 from sinks.erp import ErpApplier
-from sinks.runner import SinkRunner, SinkStopped
+from sinks.runner import SinkRunner
 from streams.commands import decode_ack, encode_sales_order
 from streams.orders import CommandLine, SalesOrderCommand
 from tests.integration.erp.tryton_support import adapter as tryton_adapter
 from tests.integration.erp.tryton_support import new_product
+from tests.integration.sinks.support import RunnerThread
 
 pytestmark = pytest.mark.integration
 
@@ -133,37 +134,13 @@ def produce(settings: Settings, commands: list[SalesOrderCommand]) -> None:
     assert producer.flush(30) == 0
 
 
-class SinkThread:
+class SinkThread(RunnerThread):
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.applier = ErpApplier(settings, build_adapter(settings.erp.kind, settings.erp.options()))
-        self.runner = SinkRunner(settings, self.applier, connector(settings))
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.runner.run(self.stop)
-        except SinkStopped:
-            pass
-        except BaseException as exc:  # reported by join()
-            self.error = exc
-
-    def __enter__(self) -> "SinkThread":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop.set()
-        self.thread.join(60)
-        self.applier.close()
-        if self.error and exc[0] is None:
-            raise self.error
+        super().__init__(settings, ErpApplier(settings, build_adapter(settings.erp.kind, settings.erp.options())),
+                         connector(settings))
 
     def wait_offset(self, end: int, timeout: float = 60) -> None:
         wait_offset(self.settings, end, timeout, lambda: self.error)
-
 
 def stored_offset(settings: Settings) -> int:
     conn = connector(settings)()

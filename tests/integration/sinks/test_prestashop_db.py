@@ -27,7 +27,8 @@ from devstack.shop import Line, place_order
 from pssync.settings import Settings
 from sinks.errors import PermanentFailure, Skipped
 from sinks.prestashop_db import PrestashopDbApplier
-from sinks.runner import SinkRunner, SinkStopped
+from sinks.runner import SinkRunner
+from tests.integration.sinks.support import RunnerThread
 from streams.commands import (
     OrderStateCommand,
     PriceCommand,
@@ -432,33 +433,9 @@ def wait_offset(scratch, settings: Settings, end: int, timeout: float = 30, fail
     raise TimeoutError(f"sink did not store offset {end} in {timeout}s (at {stored_offset(scratch, settings)})")
 
 
-class SinkThread:
+class SinkThread(RunnerThread):
     def __init__(self, settings: Settings) -> None:
-        self.applier = PrestashopDbApplier(settings)
-        self.runner = SinkRunner(settings, self.applier, state_conn(settings))
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.runner.run(self.stop)
-        except SinkStopped:
-            pass
-        except BaseException as exc:  # reported on exit
-            self.error = exc
-
-    def __enter__(self) -> "SinkThread":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop.set()
-        self.thread.join(30)
-        self.applier.close()
-        if self.error and exc[0] is None:
-            raise self.error
-
+        super().__init__(settings, PrestashopDbApplier(settings), state_conn(settings))
 
 def dead_letters(settings: Settings, min_count: int, timeout: float = 20) -> list:
     consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers, "enable.auto.commit": False,

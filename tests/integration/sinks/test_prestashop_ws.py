@@ -20,8 +20,9 @@ from bus.kafka import ensure_topics
 from pssync.settings import Settings
 from sinks.cli import build_applier, state_connection
 from sinks.prestashop_ws import PrestashopWebserviceApplier
-from sinks.runner import SinkRunner, SinkStopped
+from sinks.runner import SinkRunner
 from streams.commands import OrderStateCommand, PriceCommand, StockCommand, TrackingCommand, encode
+from tests.integration.sinks.support import RunnerThread
 from tests.vendor_servers.prestashop_webservice import (ALL_METHODS, DEFAULT_KEY, RESOURCES,
                                                         PrestashopWebserviceServer, seed_demo)
 
@@ -121,45 +122,11 @@ def produce(settings: Settings, commands: list[Any]) -> None:
 
 # ---- running the sink ------------------------------------------------------------------------------
 
-class SinkThread:
+class SinkThread(RunnerThread):
     def __init__(self, settings: Settings) -> None:
-        self.applier = build_applier(settings, "shop")          # what `pssync sink run shop` builds
-        assert isinstance(self.applier, PrestashopWebserviceApplier)
-        self.runner = SinkRunner(settings, self.applier, state_connection(settings))
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.runner.run(self.stop)
-        except SinkStopped:
-            pass
-        except BaseException as exc:  # reported by join()
-            self.error = exc
-
-    def __enter__(self) -> "SinkThread":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop.set()
-        self.thread.join(30)
-        self.applier.close()
-        if self.error is not None and exc[0] is None:
-            raise self.error
-
-    def wait_for(self, outcomes: int, timeout: float = 30) -> None:
-        c = self.runner.counters
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.error is not None:
-                raise self.error
-            if c.applied + c.duplicate + c.skipped + c.dead_letter >= outcomes:
-                return
-            time.sleep(0.05)
-        raise TimeoutError(f"sink reached {c} in {timeout}s, expected {outcomes} outcomes")
-
+        applier = build_applier(settings, "shop")          # what `pssync sink shop` builds
+        assert isinstance(applier, PrestashopWebserviceApplier)
+        super().__init__(settings, applier, state_connection(settings))
 
 def sync_log(settings: Settings, sink: str) -> list[dict[str, Any]]:
     conn = state_connection(settings)()

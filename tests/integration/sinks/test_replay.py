@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -18,13 +17,12 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from typer.testing import CliRunner
 
 from bus.kafka import ensure_topics
-from cdc.database import connect
 from devstack.shop import Line, place_order
 from pssync.settings import Settings
 from sinks.cli import app
 from sinks.prestashop_db import PrestashopDbApplier
-from sinks.runner import SinkRunner, SinkStopped
 from streams.commands import OrderStateCommand, PriceCommand, StockCommand, encode
+from tests.integration.sinks.support import RunnerThread
 
 pytestmark = pytest.mark.integration
 
@@ -114,36 +112,9 @@ def wait_offset(scratch, settings: Settings, end: int, sink: "SinkThread", timeo
     raise TimeoutError(f"sink did not store offset {end} (at {stored_offset(scratch, settings)})")
 
 
-class SinkThread:
-    """The shop database sink's runner, as `pssync sink shop` runs it."""
-
+class SinkThread(RunnerThread):
     def __init__(self, settings: Settings) -> None:
-        self.applier = PrestashopDbApplier(settings)
-        self.runner = SinkRunner(settings, self.applier,
-                                 lambda: connect(settings.mysql, database=settings.sinks.state_database))
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.runner.run(self.stop)
-        except SinkStopped:
-            pass
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-
-    def __enter__(self) -> "SinkThread":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop.set()
-        self.thread.join(30)
-        self.applier.close()
-        if self.error and exc[0] is None:
-            raise self.error
-
+        super().__init__(settings, PrestashopDbApplier(settings))
 
 def history(scratch, id_order: int) -> list[int]:
     return [r["id_order_state"] for r in scratch.sql(
