@@ -22,6 +22,7 @@ import pytest
 import yaml
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from devstack.pipeline import SERVICES   # the same commands `pssync services up` runs
 from devstack.shop import Line, place_order
 from erp.mapping import Mapping, set_mapping
 from sinks import synclog
@@ -34,14 +35,6 @@ REPO = Path(__file__).parents[2]
 TABLES = ["orders", "order_detail", "order_history", "order_carrier", "stock_available", "product",
           "product_shop", "product_attribute", "product_attribute_shop", "specific_price", "customer",
           "address", "currency", "configuration"]
-# the exact subcommands of deploy/devstack/pipeline.py SERVICES
-SERVICES: dict[str, list[str]] = {
-    "capture": ["cdc", "run", "--quiet"],
-    "erp-capture": ["erp", "poll"],
-    "processors": ["streams", "worker", "--loglevel", "warn"],
-    "sink-erp": ["sink", "erp"],
-    "sink-shop": ["sink", "shop"],
-}
 SHOP_PRODUCTS = [6, 8]          # products without combinations in the demo data
 START_LEVEL = 100
 ORDERS = 15

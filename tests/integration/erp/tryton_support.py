@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import devstack
 from erp.base import Address, Customer, SalesOrder, SalesOrderLine
+from devstack.erp_actions import forecast as quantity  # noqa: F401  (what tests import)
+from devstack.erp_actions import receive_stock, set_price  # noqa: F401
 from erp.tryton import TrytonAdapter
 
 
@@ -35,28 +37,6 @@ def product_ids(erp: TrytonAdapter, *codes: str) -> list[int]:
     rows = erp.search_read("product.product", [("code", "in", list(codes))], ["id", "code"])
     by_code = {r["code"]: r["id"] for r in rows}
     return [by_code[c] for c in codes]
-
-
-def receive_stock(erp: TrytonAdapter, code: str, quantity: float) -> None:
-    """Book a done move from lost-and-found into the warehouse storage (an inventory gain)."""
-    product = erp.search_read("product.product", [("code", "=", code)], ["id", "default_uom"])[0]
-    lost = erp.search_read("stock.location", [("type", "=", "lost_found")], ["id"])[0]["id"]
-    storage = erp.search_read("stock.location", [("id", "=", erp.warehouse)], ["storage_location"])[0]["storage_location"]
-    moves = erp.call("stock.move", "create", [{"product": product["id"], "from_location": lost,
-                                              "to_location": storage, "quantity": quantity,
-                                              "unit": product["default_uom"], "company": 1}])
-    erp.call("stock.move", "do", moves)
-
-
-def set_price(erp: TrytonAdapter, price: Decimal, *codes: str) -> None:
-    """One write for all codes: Tryton gives them the same write timestamp."""
-    erp.call("product.product", "write", product_ids(erp, *codes), {"list_price": price})
-
-
-def quantity(erp: TrytonAdapter, code: str) -> Decimal:
-    row = erp.search_read("product.product", [("code", "=", code)], ["forecast_quantity"],
-                          context={"locations": [erp.warehouse]})[0]
-    return Decimal(str(row["forecast_quantity"]))
 
 
 def shop_order(*lines: tuple[str, str, str], reference: str | None = None) -> SalesOrder:
