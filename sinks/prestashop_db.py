@@ -42,6 +42,7 @@ from sinks.errors import PermanentFailure, Skipped, TransientFailure
 from streams.commands import (
     OrderStateCommand,
     PriceCommand,
+    ProductCommand,
     StockCommand,
     TrackingCommand,
     decode_shop_command,
@@ -174,6 +175,8 @@ class PrestashopDbApplier:
             return self.apply_stock(conn, command)
         if isinstance(command, PriceCommand):
             return self.apply_price(conn, command)
+        if isinstance(command, ProductCommand):
+            return self.apply_product(conn, command)
         if isinstance(command, OrderStateCommand):
             return self.apply_order_state(conn, command)
         if isinstance(command, TrackingCommand):
@@ -343,6 +346,24 @@ class PrestashopDbApplier:
         return f"quantity {quantity} (computed {c.quantity}, {unseen} unseen ordered)"
 
     # ---- price ----------------------------------------------------------------------------
+    def apply_product(self, conn: pymysql.connections.Connection, c: ProductCommand) -> str:
+        product = self._rows(conn, f"SELECT active FROM {self.t('product')} WHERE id_product=%s FOR UPDATE",
+                             (c.id_product,))
+        shop = self._rows(conn, f"SELECT active FROM {self.t('product_shop')} WHERE id_product=%s AND id_shop=%s "
+                                "FOR UPDATE", (c.id_product, c.id_shop))
+        if not product or not shop:
+            raise PermanentFailure(f"no {self._prefix}{'product' if not product else 'product_shop'} row for "
+                                   f"id_product {c.id_product} (sku {c.sku}, id_shop {c.id_shop})")
+        active = int(c.active)
+        if int(product[0]["active"]) == active and int(shop[0]["active"]) == active:
+            raise Skipped(f"active already {active}")
+        now = self.now()
+        self._exec(conn, f"UPDATE {self.t('product')} SET active=%s, date_upd=%s WHERE id_product=%s",
+                   (active, now, c.id_product))
+        self._exec(conn, f"UPDATE {self.t('product_shop')} SET active=%s, date_upd=%s WHERE id_product=%s "
+                         "AND id_shop=%s", (active, now, c.id_product, c.id_shop))
+        return f"active {active}"
+
     def apply_price(self, conn: pymysql.connections.Connection, c: PriceCommand) -> str:
         price = Decimal(c.price).quantize(PRICE_STEP)
         product = self._rows(conn, f"SELECT price FROM {self.t('product')} WHERE id_product=%s FOR UPDATE",

@@ -61,7 +61,7 @@ from erp.http import parse_retry_after
 from pssync.settings import PrestashopWebserviceSettings, Settings
 from sinks.errors import PermanentFailure, Skipped, TransientFailure
 from sinks.runner import Decoded
-from streams.commands import (OrderStateCommand, PriceCommand, StockCommand, TrackingCommand,
+from streams.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand, TrackingCommand,
                               decode_shop_command)
 
 log = logging.getLogger(__name__)
@@ -271,6 +271,8 @@ class PrestashopWebserviceApplier:
             return self._stock(command)
         if isinstance(command, PriceCommand):
             return self._price(command)
+        if isinstance(command, ProductCommand):
+            return self._product(command)
         if isinstance(command, OrderStateCommand):
             return self._order_state(command)
         if isinstance(command, TrackingCommand):
@@ -395,6 +397,15 @@ class PrestashopWebserviceApplier:
         return {order: q for order, q in quantities.items() if q}
 
     # -- price ------------------------------------------------------------------------------------------
+    def _product(self, cmd: ProductCommand) -> str:
+        shop = {"id_shop": str(cmd.id_shop)}
+        product = self.ws.get("products", cmd.id_product, params=shop)
+        active = "1" if cmd.active else "0"
+        if str(product.get("active") or 0) == active:   # PrestaShop leaves zero fields out of a record
+            raise Skipped(f"product {cmd.id_product} active already {active}")
+        self.ws.patch("products", "product", cmd.id_product, {"active": active}, params=shop)
+        return f"product {cmd.id_product} active={active}"
+
     def _price(self, cmd: PriceCommand) -> str:
         shop = {"id_shop": str(cmd.id_shop)}
         product = self.ws.get("products", cmd.id_product, params=shop)

@@ -334,13 +334,13 @@ def violations_agent(table: str) -> None:
                     "ts_ms": event["source"].get("ts_ms")}, default=_plain).encode())
                 log.warning("ownership violation: %s.%s %r -> %r (owned by %s)", found.table,
                             found.column, found.before, found.after, found.owner)
-                if found.column == "price" and found.owner == "erp":
-                    from streams.to_shop import reassert_price
+                if found.owner == "erp" and found.column in ("price", "active"):
+                    from streams.to_shop import reassert
 
                     sku = sku_for(int(event["after"]["id_product"]),
                                   int(event["after"].get("id_product_attribute") or 0))
-                    if sku and await reassert_price(sku, f"reassert:{event['source'].get('gtid')}:{table}"):
-                        log.info("re-asserted the ERP price of %s", sku)
+                    if sku and await reassert(sku, found.column, f"reassert:{event['source'].get('gtid')}:{table}"):
+                        log.info("re-asserted the ERP %s of %s", found.column, sku)
     app.agent(source(table), name=f"ownership-{table}")(agent)
 
 

@@ -105,6 +105,23 @@ class PriceCommand(_Command):
         return self.sku
 
 
+class ProductCommand(_Command):
+    """ERP-owned product fields (deploy/rules.yaml, entity product) other than prices: whether the
+    product is for sale (ps_product.active and ps_product_shop.active). Product level only."""
+    type: Literal["product"] = "product"
+    resource: Literal["product"] = "product"
+    operation: Literal["set_fields"] = "set_fields"
+    sku: str
+    id_shop: int
+    id_product: int
+    active: bool
+    changed_at: AwareDatetime
+
+    @property
+    def external_id(self) -> str:
+        return self.sku
+
+
 class OrderStateCommand(_Command):
     """Move a shop order to the state named by ``state_key`` (a PS_OS_* configuration name, resolved
     to an id by the sink); a no-op when the order is already in it."""
@@ -137,7 +154,7 @@ class TrackingCommand(_Command):
         return self.shop_reference
 
 
-ShopCommand = Annotated[Union[StockCommand, PriceCommand, OrderStateCommand, TrackingCommand],
+ShopCommand = Annotated[Union[StockCommand, PriceCommand, ProductCommand, OrderStateCommand, TrackingCommand],
                         Field(discriminator="type")]
 _shop_command = TypeAdapter(ShopCommand)
 
@@ -165,7 +182,8 @@ def encode(command: BaseModel) -> bytes:
     return command.model_dump_json().encode()
 
 
-def decode_shop_command(value: bytes | None, where: str) -> StockCommand | PriceCommand | OrderStateCommand | TrackingCommand:
+def decode_shop_command(value: bytes | None, where: str) -> (StockCommand | PriceCommand | ProductCommand
+                                                              | OrderStateCommand | TrackingCommand):
     if value is None:
         raise BadCommand("empty message (tombstone)", where)
     try:

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from streams.commands import (OrderStateCommand, PriceCommand, StockCommand, TrackingCommand,
-                              new_command_id)
+from streams.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
+                              TrackingCommand, new_command_id)
 from streams.stock import Publish
 
 
@@ -39,6 +39,16 @@ def price_command(sku: str, row: tuple[int, int], price: Decimal, changed_at: dt
     return PriceCommand(command_id=new_command_id("price", sku, trigger), source_event_id=trigger,
                         created_at=now, sku=sku, id_shop=id_shop, id_product=row[0],
                         id_product_attribute=row[1], price=price, changed_at=changed_at)
+
+
+def product_command(sku: str, row: tuple[int, int], active: bool, changed_at: dt.datetime, trigger: str,
+                    id_shop: int, now: dt.datetime) -> ProductCommand | None:
+    """None for a combination: PrestaShop has no per-combination active flag."""
+    if row[1] != 0:
+        return None
+    return ProductCommand(command_id=new_command_id("product", sku, trigger), source_event_id=trigger,
+                          created_at=now, sku=sku, id_shop=id_shop, id_product=row[0], active=active,
+                          changed_at=_aware(changed_at))
 
 
 def state_command(event: Mapping[str, Any], states: Mapping[str, str], kind: str, prefix: str,

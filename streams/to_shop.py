@@ -25,7 +25,8 @@ from streams.app import (_emit_lock, app, configuration, dead_letter_record, dec
                          settings, source, state)
 from streams.commands import BadCommand, decode_ack, encode
 from streams.orders import resolve_configuration
-from streams.shop_commands import price_command, state_command, stock_command, tracking_command
+from streams.shop_commands import (price_command, product_command, state_command, stock_command,
+                                   tracking_command)
 from streams.stock import StockBook, reconcile
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ order_cancelled = state("stock-order-cancelled", bool)
 published = state("stock-published")              # sku -> last quantity sent
 erp_prices = state("erp-prices")                  # sku -> {"price", "changed_at", "version"} (strings)
 erp_levels = state("erp-levels")                  # sku -> latest ERP level (strings), mapped or not
+erp_products = state("erp-products")              # sku -> {"active", "changed_at", "version"}
 
 shop_commands = app.topic(sconf.shop_commands_topic, key_serializer="raw", value_serializer="raw")
 
@@ -127,6 +129,9 @@ async def handle_mapping(value: bytes | None) -> None:
         price = erp_prices.get(sku)
         if price is not None:
             await send_price(sku, price, f"mapping:{sku}:{price['version']}")
+        product = erp_products.get(sku)
+        if product is not None:
+            await send_product(sku, product, f"mapping:{sku}:{product['version']}")
 
 
 @app.agent(source("pssync_product_map", prefixed=False), name="stock-product-map")
@@ -287,6 +292,45 @@ async def send_price(sku: str, price: dict[str, str], trigger: str) -> bool:
 async def on_erp_price(stream):
     async for value in stream:
         await guarded("erp_price", value, handle_erp_price)
+
+
+async def handle_erp_product(value: bytes | None) -> None:
+    event = decode(value)
+    known = erp_products.get(event["sku"])
+    if known and dt.datetime.fromisoformat(known["changed_at"]) > event["changed_at"]:
+        return
+    product = {"active": bool(event["active"]), "changed_at": event["changed_at"].isoformat(),
+               "version": event["version"]}
+    erp_products[event["sku"]] = product
+    await send_product(event["sku"], product, f"erp-product:{event['version']}")
+
+
+async def send_product(sku: str, product: dict[str, Any], trigger: str) -> bool:
+    row = sku_rows.get(sku)
+    command = None if row is None else product_command(
+        sku, (row[0], row[1]), product["active"], dt.datetime.fromisoformat(product["changed_at"]), trigger,
+        sconf.id_shop, _now())
+    if command is None:
+        return False
+    await shop_commands.send(key=command.kafka_key, value=encode(command))
+    return True
+
+
+@app.agent(erp_topic("product"), name="erp-products")
+async def on_erp_product(stream):
+    async for value in stream:
+        await guarded("erp_product", value, handle_erp_product)
+
+
+async def reassert(sku: str, column: str, trigger: str) -> bool:
+    """Send the ERP's value of an ERP-owned column again after a shop-side edit."""
+    if not sconf.reassert_erp_values:
+        return False
+    if column == "price":
+        return await reassert_price(sku, trigger)
+    if column == "active" and (known := erp_products.get(sku)) is not None:
+        return await send_product(sku, known, trigger)
+    return False
 
 
 async def reassert_price(sku: str, trigger: str) -> bool:

@@ -32,6 +32,7 @@ from tests.integration.sinks.support import RunnerThread
 from streams.commands import (
     OrderStateCommand,
     PriceCommand,
+    ProductCommand,
     StockCommand,
     TrackingCommand,
     encode,
@@ -276,6 +277,19 @@ def test_a_stale_stock_command_is_skipped(scratch, settings, applier):
 
 
 # ---- price ------------------------------------------------------------------------------------
+
+def test_product_active_flag_follows_the_erp(scratch, settings, applier):
+    def product(active: bool, id_product: int = 6) -> ProductCommand:
+        return ProductCommand(command_id=str(uuid.uuid4()), source_event_id=sid(), created_at=now(), sku="demo_11",
+                              id_shop=1, id_product=id_product, active=active, changed_at=now())
+    assert apply(settings, applier, product(False)) == "active 0"
+    assert scratch.sql("SELECT p.active AS a, s.active AS b FROM ps_product p JOIN ps_product_shop s "
+                       "USING (id_product) WHERE id_product=6 AND s.id_shop=1")[0] == {"a": 0, "b": 0}
+    with pytest.raises(Skipped):
+        apply(settings, applier, product(False))
+    with pytest.raises(PermanentFailure, match="no ps_product row"):
+        apply(settings, applier, product(True, id_product=999))
+
 
 def test_price_on_a_product_and_on_a_combination(scratch, settings, applier):
     assert apply(settings, applier, price("demo_11", 6, 0, "12.5")) == "price 12.500000"

@@ -13,7 +13,7 @@ from confluent_kafka import Producer
 
 from bus.registry import Registry
 from devstack.shop import Line, place_order
-from erp.base import Change, OrderStatus, Price, Shipment, StockLevel
+from erp.base import Change, OrderStatus, Price, Product, Shipment, StockLevel
 from erp.mapping import Mapping, set_mapping
 from erp.topics import ErpEncoders, SnapshotPart
 from sinks import synclog
@@ -130,10 +130,11 @@ def test_prices_violations_echo_states_and_tracking(scratch, tmp_path):
                 cur.execute("UPDATE ps_product SET price = 12.5 WHERE id_product = 6")
                 cur.execute("COMMIT")
             cap.wait_committed(scratch.gtid_seq())
+            feed.send(Change("product", "demo_11", Product("demo_11", "22", "Mug", False, now), now, "22", "pr1"))
             feed.send(Change("order_status", "7", OrderStatus("7", "KHWLILZLL-5", "processing", now), now, "7", "o1"))
             feed.send(Change("shipment", "8", Shipment("8", "7", "KHWLILZLL-5", "done", "TRACK-1", "UPS", now),
                              now, "8", "sh1"))
-            commands = read_commands(scratch, topic, min_count=5, timeout=60)
+            commands = read_commands(scratch, topic, min_count=6, timeout=60)
             violations = read_commands(scratch, settings.streams.violations_topic, min_count=1, timeout=20)
         finally:
             stop_worker(worker)
@@ -147,6 +148,8 @@ def test_prices_violations_echo_states_and_tracking(scratch, tmp_path):
     assert [(v["column"], v["after"]) for v in violations if v["table"] == "ps_product"] == [("price", "9.990000")]
     states = [(c["id_order"], c["state_key"]) for c in commands if c["type"] == "order_state"]
     assert states == [(5, "PS_OS_PREPARATION"), (5, "PS_OS_SHIPPING")], commands
+    assert [(c["sku"], c["id_product"], c["active"]) for c in commands if c["type"] == "product"] == [
+        ("demo_11", 6, False)]
     (tracking,) = [c for c in commands if c["type"] == "tracking"]
     assert tracking["id_order"] == 5 and tracking["tracking_number"] == "TRACK-1"
 

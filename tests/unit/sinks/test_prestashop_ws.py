@@ -17,7 +17,8 @@ import pytest
 from pssync.settings import Settings
 from sinks.errors import PermanentFailure, Skipped, TransientFailure
 from sinks.prestashop_ws import PrestashopWebservice, PrestashopWebserviceApplier, error_message
-from streams.commands import (BadCommand, OrderStateCommand, PriceCommand, StockCommand, TrackingCommand,
+from streams.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
+                              TrackingCommand,
                               encode)
 from tests.vendor_servers.prestashop_webservice import DEFAULT_KEY, PrestashopWebserviceServer, seed_demo
 
@@ -407,3 +408,14 @@ def test_a_state_change_whose_answer_was_lost_is_not_posted_twice(server, applie
     assert len(server.requests("POST")) == 1
     assert [h["id_order_state"] for h in server.rows["order_histories"].values() if h["id_order"] == "4"] \
         == ["1", "2"]
+
+
+def test_product_active_flag(server, applier):
+    command = ProductCommand(command_id=str(uuid.uuid4()), source_event_id="erp-product:1", created_at=now(),
+                             sku="demo_1", id_shop=1, id_product=1, active=False, changed_at=now())
+    assert applier.apply(None, command) == "product 1 active=0"
+    assert str(server.row("products", 1)["active"]) == "0"
+    patches = server.requests("PATCH")
+    assert [(c.path, c.body) for c in patches] == [("/api/products/1", {"product": {"id": "1", "active": "0"}})]
+    with pytest.raises(Skipped, match="already"):
+        applier.apply(None, command)

@@ -430,3 +430,17 @@ def test_bad_sales_order():
     data = json.loads(encode_sales_order(a_sales_order()))
     data["erp_action"] = "refund"
     assert "erp_action" in _bad(json.dumps(data).encode(), decode=decode_sales_order).reason
+
+
+def test_product_command_only_for_the_product_level_row():
+    from streams.shop_commands import product_command
+
+    at = dt.datetime(2026, 11, 22, 10, 0)          # naive: read as UTC
+    now = dt.datetime(2026, 11, 22, 10, 0, 1, tzinfo=dt.timezone.utc)
+    command = product_command("demo_11", (6, 0), False, at, "erp-product:v1", 1, now)
+    assert command is not None and command.active is False and command.id_product == 6
+    assert command.changed_at.tzinfo is not None
+    assert command.command_id == product_command("demo_11", (6, 0), False, at, "erp-product:v1", 1, now).command_id
+    assert decode_shop_command(encode(command), "t[0]@1") == command
+    assert command.key.resource == "product" and command.key.operation == "set_fields"
+    assert product_command("demo_1-1", (1, 1), True, at, "erp-product:v2", 1, now) is None
