@@ -53,15 +53,20 @@ def _run(which: str, config: Optional[Path]) -> None:
 
     settings = settings_or_exit(config)
     stop = _stop_on_signals()
+    applier = runner = None
     try:
         applier = build_applier(settings, which)
         runner = SinkRunner(settings, applier, state_connection(settings))
         runner.run(stop)
     except SinkStopped:
         pass
-    except Exception as exc:  # configuration, connection: named and fatal at start
+    except Exception as exc:  # configuration, connection: named; a supervisor restarts the sink
         fail(exc)
-    log.info("sink %s stopped: %s", which, runner.counters)
+    finally:
+        if applier is not None:
+            applier.close()
+        if runner is not None:
+            log.info("sink %s stopped: %s", which, runner.counters)
 
 
 @app.command()

@@ -60,6 +60,8 @@ class Applier(Protocol):
         """Flush whatever must be durable before the batch commits (e.g. acknowledgements)."""
         ...
 
+    def close(self) -> None: ...
+
 
 def headers_for_dead_letter(msg: Message, sink: str, reason: str, kind: str) -> list[tuple[str, bytes]]:
     return [*(msg.headers() or []),
