@@ -63,6 +63,18 @@ STOCK_GUARD_DDL = f"""CREATE TABLE IF NOT EXISTS {STOCK_GUARD_TABLE} (
   PRIMARY KEY (id_shop, id_product, id_product_attribute)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"""
 
+FIELD_GUARD_TABLE = "pssync_field_applied"
+FIELD_GUARD_DDL = f"""CREATE TABLE IF NOT EXISTS {FIELD_GUARD_TABLE} (
+  id_shop INT UNSIGNED NOT NULL,
+  id_product INT UNSIGNED NOT NULL,
+  id_product_attribute INT UNSIGNED NOT NULL,
+  field VARCHAR(32) NOT NULL,
+  erp_changed_at DATETIME(6) NOT NULL COMMENT 'UTC',
+  command_id VARCHAR(64) NOT NULL,
+  applied_at DATETIME(6) NOT NULL COMMENT 'UTC',
+  PRIMARY KEY (id_shop, id_product, id_product_attribute, field)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"""
+
 CANCELED, ERROR = "PS_OS_CANCELED", "PS_OS_ERROR"
 PRICE_STEP = Decimal("0.000001")          # DECIMAL(20,6)
 
@@ -244,6 +256,7 @@ class PrestashopDbApplier:
         side = self._connect(database)
         try:
             self._exec(side, STOCK_GUARD_DDL)
+            self._exec(side, FIELD_GUARD_DDL)
         finally:
             side.close()
         self._guard_ready = True
@@ -346,7 +359,29 @@ class PrestashopDbApplier:
         return f"quantity {quantity} (computed {c.quantity}, {unseen} unseen ordered)"
 
     # ---- price ----------------------------------------------------------------------------
+    def _field_guard(self, conn: pymysql.connections.Connection, c: PriceCommand | ProductCommand,
+                     field: str, id_product_attribute: int) -> None:
+        """Skip a value the ERP changed before the one already applied (a replayed dead letter, a
+        re-run window): idempotency keeps a command from acting twice, this keeps an old one from
+        undoing a newer one. Re-asserts carry the ERP change's own time and pass. Records the
+        command's time for the next one."""
+        self._ensure_guard_table(conn)
+        changed = c.changed_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        guard = self._rows(conn, f"SELECT erp_changed_at, command_id FROM {FIELD_GUARD_TABLE} WHERE id_shop=%s "
+                                 "AND id_product=%s AND id_product_attribute=%s AND field=%s FOR UPDATE",
+                           (c.id_shop, c.id_product, id_product_attribute, field))
+        if guard and guard[0]["erp_changed_at"] > changed:
+            raise Skipped(f"stale {field}: changed in the ERP at {c.changed_at.isoformat()}, before the applied "
+                          f"command {guard[0]['command_id']} ({guard[0]['erp_changed_at'].isoformat()}Z)")
+        self._exec(conn, f"INSERT INTO {FIELD_GUARD_TABLE} (id_shop, id_product, id_product_attribute, field, "
+                         "erp_changed_at, command_id, applied_at) VALUES (%s,%s,%s,%s,%s,%s,%s) ON DUPLICATE KEY "
+                         "UPDATE erp_changed_at=VALUES(erp_changed_at), command_id=VALUES(command_id), "
+                         "applied_at=VALUES(applied_at)",
+                   (c.id_shop, c.id_product, id_product_attribute, field, changed, c.command_id,
+                    dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
+
     def apply_product(self, conn: pymysql.connections.Connection, c: ProductCommand) -> str:
+        self._field_guard(conn, c, "active", 0)
         product = self._rows(conn, f"SELECT active FROM {self.t('product')} WHERE id_product=%s FOR UPDATE",
                              (c.id_product,))
         shop = self._rows(conn, f"SELECT active FROM {self.t('product_shop')} WHERE id_product=%s AND id_shop=%s "
@@ -365,6 +400,7 @@ class PrestashopDbApplier:
         return f"active {active}"
 
     def apply_price(self, conn: pymysql.connections.Connection, c: PriceCommand) -> str:
+        self._field_guard(conn, c, "price", c.id_product_attribute)
         price = Decimal(c.price).quantize(PRICE_STEP)
         product = self._rows(conn, f"SELECT price FROM {self.t('product')} WHERE id_product=%s FOR UPDATE",
                              (c.id_product,))

@@ -291,6 +291,18 @@ def test_product_active_flag_follows_the_erp(scratch, settings, applier):
         apply(settings, applier, product(True, id_product=999))
 
 
+def test_an_older_erp_price_never_undoes_a_newer_one(scratch, settings, applier):
+    newer, older = price("demo_11", 6, 0, "14"), price("demo_11", 6, 0, "13")
+    older = older.model_copy(update={"changed_at": newer.changed_at - dt.timedelta(minutes=5)})
+    assert apply(settings, applier, newer) == "price 14.000000"
+    with pytest.raises(Skipped, match="stale price"):
+        apply(settings, applier, older)                      # e.g. a dead letter replayed late
+    again = price("demo_11", 6, 0, "14").model_copy(update={"changed_at": newer.changed_at})
+    scratch.sql("UPDATE ps_product SET price = 9 WHERE id_product = 6")
+    assert apply(settings, applier, again) == "price 14.000000"   # a re-assert of the same ERP change
+    assert scratch.sql("SELECT price FROM ps_product WHERE id_product=6")[0]["price"] == Decimal("14")
+
+
 def test_price_on_a_product_and_on_a_combination(scratch, settings, applier):
     assert apply(settings, applier, price("demo_11", 6, 0, "12.5")) == "price 12.500000"
     assert scratch.sql("SELECT p.price AS a, s.price AS b FROM ps_product p JOIN ps_product_shop s "
