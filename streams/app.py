@@ -17,7 +17,9 @@ import base64
 import datetime as dt
 import json
 import logging
+import os
 import pickle
+import tempfile
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -67,6 +69,8 @@ app = faust.App(
     f"pssync-streams-{cap.name}",
     broker=f"{install()}://{settings.kafka.bootstrap_servers}",
     store="memory://",
+    # Faust keeps a small data directory even with in-memory tables: not in the working directory
+    datadir=str(Path(os.environ.get("PSSYNC_STREAMS_DATADIR", tempfile.gettempdir())) / "{conf.name}-data"),
     topic_replication_factor=settings.kafka.topic_replication_factor,
     topic_partitions=1,
     table_standby_replicas=0,
