@@ -207,6 +207,13 @@ class SinkSettings(Section):
         3600, ge=60, description="Orders placed this recently that the processor had not seen are "
                                  "subtracted by the sink before it writes a stock level.")
 
+    @field_validator("echo_table")
+    @classmethod
+    def _echo_table(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"must be a plain table name (letters, digits, _), got {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _webservice(self) -> "SinkSettings":
         if self.prestashop_mode == "webservice" and self.webservice is None:

@@ -117,7 +117,7 @@ class SinkRunner:
     def prepare(self) -> None:
         conn = self._connect()
         try:
-            synclog.ensure_tables(conn)
+            synclog.ensure_tables(conn, self.settings.sinks.echo_table)
             conn.commit()
         finally:
             conn.close()

@@ -66,12 +66,12 @@ DDL = (
       updated_at DATETIME(6) NOT NULL,
       PRIMARY KEY (sink, topic, kafka_partition)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
-    """CREATE TABLE IF NOT EXISTS pssync_echo (
+)
+ECHO_DDL = """CREATE TABLE IF NOT EXISTS `{table}` (
       sink VARCHAR(64) NOT NULL PRIMARY KEY,
       batches BIGINT UNSIGNED NOT NULL,
       updated_at DATETIME(6) NOT NULL
-    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
-)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"""
 
 Connection = pymysql.connections.Connection
 
@@ -84,10 +84,11 @@ def _naive(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-def ensure_tables(conn: Connection) -> None:
+def ensure_tables(conn: Connection, echo_table: str = "pssync_echo") -> None:
     with conn.cursor() as cur:
         for statement in DDL:
             cur.execute(statement)
+        cur.execute(ECHO_DDL.format(table=echo_table))
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,14 @@ def test_bad_erp_options_name_the_key():
         adapter_settings("tryton", {"sale_state": "shipped"})
     with pytest.raises(ConfigError, match="unknown ERP 'sap'"):
         adapter_settings("sap", {})
+
+
+def test_sink_settings_refuse_what_cannot_work():
+    import pytest
+
+    from pssync.settings import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="sinks.echo_table"):
+        load_settings(sinks={"echo_table": "pssync_echo; DROP TABLE x"})
+    with pytest.raises(ConfigError, match="webservice"):
+        load_settings(sinks={"prestashop_mode": "webservice"})
