@@ -267,15 +267,22 @@ async def on_ack(stream):
 
 
 # ---- prices, order states, tracking ---------------------------------------------------------------------
+def keep_latest(table: Any, event: dict[str, Any], **fields: Any) -> dict[str, Any] | None:
+    """Store an ERP value of a SKU unless an ERP change newer than it is already held (stored as
+    strings, sent again when the mapping arrives or after a violation); None when it is older."""
+    known = table.get(event["sku"])
+    if known and dt.datetime.fromisoformat(known["changed_at"]) > event["changed_at"]:
+        return None
+    value = {**fields, "changed_at": event["changed_at"].isoformat(), "version": event["version"]}
+    table[event["sku"]] = value
+    return value
+
+
 async def handle_erp_price(value: bytes | None) -> None:
     event = decode(value)
-    known = erp_prices.get(event["sku"])
-    if known and dt.datetime.fromisoformat(known["changed_at"]) > event["changed_at"]:
-        return                  # older than what we already hold
-    price = {"price": str(event["list_price"]), "changed_at": event["changed_at"].isoformat(),
-             "version": event["version"]}
-    erp_prices[event["sku"]] = price
-    await send_price(event["sku"], price, f"erp-price:{event['version']}")
+    price = keep_latest(erp_prices, event, price=str(event["list_price"]))
+    if price is not None:
+        await send_price(event["sku"], price, f"erp-price:{event['version']}")
 
 
 async def send_price(sku: str, price: dict[str, str], trigger: str) -> bool:
@@ -296,13 +303,9 @@ async def on_erp_price(stream):
 
 async def handle_erp_product(value: bytes | None) -> None:
     event = decode(value)
-    known = erp_products.get(event["sku"])
-    if known and dt.datetime.fromisoformat(known["changed_at"]) > event["changed_at"]:
-        return
-    product = {"active": bool(event["active"]), "changed_at": event["changed_at"].isoformat(),
-               "version": event["version"]}
-    erp_products[event["sku"]] = product
-    await send_product(event["sku"], product, f"erp-product:{event['version']}")
+    product = keep_latest(erp_products, event, active=bool(event["active"]))
+    if product is not None:
+        await send_product(event["sku"], product, f"erp-product:{event['version']}")
 
 
 async def send_product(sku: str, product: dict[str, Any], trigger: str) -> bool:

@@ -1,14 +1,34 @@
 """A sink's runner in a background thread, as `pssync sink …` runs it, for the sink tests."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import pymysql
 
 from pssync.settings import Settings
 from sinks.cli import state_connection
 from sinks.runner import Applier, SinkRunner, SinkStopped
+
+
+@contextlib.contextmanager
+def empty_database(stack: Any, name: str) -> Iterator[str]:
+    """A scratch database for a sink's sync log, effects and offsets (the runner creates them)."""
+    def run(sql: str) -> None:
+        conn = pymysql.connect(**stack.mysql_params())
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
+    run(f"CREATE DATABASE `{name}`")
+    try:
+        yield name
+    finally:
+        run(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 class RunnerThread:

@@ -33,7 +33,7 @@ from streams.commands import decode_ack, encode_sales_order
 from streams.orders import CommandLine, SalesOrderCommand
 from tests.integration.erp.tryton_support import adapter as tryton_adapter
 from tests.integration.erp.tryton_support import new_product
-from tests.integration.sinks.support import RunnerThread
+from tests.integration.sinks.support import RunnerThread, empty_database
 
 pytestmark = pytest.mark.integration
 
@@ -68,20 +68,8 @@ def tag() -> str:
 @pytest.fixture()
 def state_db(stack, tag):
     """An empty scratch database for the sink's sync log, effects and offsets."""
-    name = f"pssync_erpsink_{tag}"
-    conn = pymysql.connect(**stack.mysql_params())
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}`")
-    finally:
-        conn.close()
-    yield name
-    conn = pymysql.connect(**stack.mysql_params())
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        conn.close()
+    with empty_database(stack, f"pssync_erpsink_{tag}") as name:
+        yield name
 
 
 def sink_settings(stack, tag: str, state_db: str, client_config: dict[str, Any] | None = None,

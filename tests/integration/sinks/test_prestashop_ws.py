@@ -12,7 +12,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import pymysql
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
@@ -22,7 +21,7 @@ from sinks.cli import build_applier, state_connection
 from sinks.prestashop_ws import PrestashopWebserviceApplier
 from sinks.runner import SinkRunner
 from streams.commands import OrderStateCommand, PriceCommand, StockCommand, TrackingCommand, encode
-from tests.integration.sinks.support import RunnerThread
+from tests.integration.sinks.support import RunnerThread, empty_database
 from tests.vendor_servers.prestashop_webservice import (ALL_METHODS, DEFAULT_KEY, RESOURCES,
                                                         PrestashopWebserviceServer, seed_demo)
 
@@ -37,20 +36,8 @@ CLIENT_CONFIG = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}
 @pytest.fixture(scope="module")
 def state_db(stack):
     """A scratch database for the sink's sync log, effects and offsets (the runner creates them)."""
-    name = f"pssync_wssink_{uuid.uuid4().hex[:10]}"
-    conn = pymysql.connect(**stack.mysql_params())
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}`")
-    finally:
-        conn.close()
-    yield name
-    conn = pymysql.connect(**stack.mysql_params())
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        conn.close()
+    with empty_database(stack, f"pssync_wssink_{uuid.uuid4().hex[:10]}") as name:
+        yield name
 
 
 @pytest.fixture()
