@@ -179,6 +179,10 @@ class StreamsSettings(Section):
         10, gt=0, description="Seconds after a shop-side stock change before it is compared (lets the "
                               "order lines of the same checkout arrive first).")
     alerts_topic: str = Field("pssync.streams.alerts", description="Stock drift above the threshold.")
+    partitions: int = Field(
+        1, ge=1, le=256, description="Partitions of the processors' internal topics: how many workers can "
+                                     "share the work. Fixed once the processors have run (their state "
+                                     "is kept by partition).")
 
 
 class PrestashopWebserviceSettings(Section):

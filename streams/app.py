@@ -1,18 +1,17 @@
-"""Faust application: PrestaShop orders become ERP sales-order commands.
+"""The Faust application and what its agents share: settings, decoding, state tables, topics.
+
+The data flow (each stage its own module):
+  source topics --streams.routers--> shop-events / stock-events (internal, partitioned by the lookup key;
+  see streams.routes) --streams.shop_hub--> sales-order commands, price/product/state commands,
+  violations, and stock events --streams.stock_hub--> stock commands, drift alerts.
+ERP order states and shipments need no state: streams.erp_states maps them straight from their topics.
 
 State lives in changelog-backed Faust tables; consumers read committed data only (see
-kafka_transport). An order is built once its header, at least one line and its first history
-row have arrived (PrestaShop writes the history row after the lines) and the rows it refers to
-(customer, addresses, currency, configuration) are known; its command id is deterministic, and an
-``emitted`` table keeps a command from being sent twice. Orders that cannot be mapped go to the
-dead-letter topic with the reason. Run with ``pssync streams worker`` (or ``faust -A streams.app``).
-
-Topics are read with one partition each here; with more partitions the lookups must be
-co-partitioned (repartition by id_order), which is the next step for this module.
+kafka_transport). Run with ``pssync streams worker``; several workers share the partitions of the
+internal topics (``streams.partitions``).
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import json
@@ -23,24 +22,26 @@ import tempfile
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import faust
 
 from bus.avro import RegistryDecoder
 from bus.registry import registry_client
 from cdc.capture import ORIGIN_HEADER
-from cdc.events import topic_for
 from pssync.settings import Settings, load_settings
-from streams.commands import encode_sales_order
 from streams.kafka_transport import install
-from streams.orders import OrderMapping, OrderRows, Unmappable, build_command, lines_incomplete
+from streams.orders import OrderMapping
+from streams.routes import APP_VERSION, KIND_HEADER, Hub, app_name, header, hub_topic_name, product_key
 from streams.rules import Rules, load_rules
 
 log = logging.getLogger(__name__)
 settings: Settings = load_settings()
 cap = settings.capture
+PARTITIONS = settings.streams.partitions
 mapping = OrderMapping.from_yaml(Path(settings.streams.order_mapping).read_text(encoding="utf-8"))
+
+
 def live_columns() -> dict[str, set[str]]:
     """Columns of the shop database as it is (rules are validated against them at start)."""
     from cdc.database import connect
@@ -66,32 +67,26 @@ rules: Rules = load_rules(settings.streams.rules, live_columns(), settings.mysql
 decode = RegistryDecoder(registry_client(settings.registry.url, settings.registry.basic_auth_user_info))
 
 app = faust.App(
-    f"pssync-streams-{cap.name}",
+    app_name(cap.name),
     broker=f"{install()}://{settings.kafka.bootstrap_servers}",
     store="memory://",
     # Faust keeps a small data directory even with in-memory tables: not in the working directory
     datadir=str(Path(os.environ.get("PSSYNC_STREAMS_DATADIR", tempfile.gettempdir())) / "{conf.name}-data"),
     topic_replication_factor=settings.kafka.topic_replication_factor,
-    topic_partitions=1,
+    topic_partitions=PARTITIONS,
     table_standby_replicas=0,
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
     processing_guarantee="at_least_once",
-    # version 3: table values stored exactly (ExactTable; versions 1-2 lost Decimal/datetime on
-    # recovery); a new version is a new consumer group and new changelog topics, rebuilt from the
-    # source topics
-    version=3,
+    # version 4: state partitioned by the internal topics of streams.routes (version 3 read the
+    # source topics directly, single partition only); a new version is a new consumer group and
+    # new internal and changelog topics, rebuilt from the source topics
+    version=APP_VERSION,
     # table state (rows with Decimal and datetime values) is written to and recovered from the
     # changelog topics with these; the source topics set raw bytes explicitly
     key_serializer="json",
     value_serializer="pickle",
 )
-
-
-def source(table: str, prefixed: bool = True) -> faust.TopicT:
-    name = settings.mysql.table_prefix + table if prefixed else table
-    return app.topic(topic_for(cap.topic_prefix, settings.mysql.database, name),
-                     key_serializer="raw", value_serializer="raw")
 
 
 class ExactTable:
@@ -133,25 +128,46 @@ class ExactTable:
     def values(self) -> list[Any]:
         return [self._load(v) for v in self.table.values()]
 
+    def items(self) -> list[tuple[Any, Any]]:
+        return [(k, self._load(v)) for k, v in self.table.items()]
+
 
 def state(name: str, default: Any = None) -> ExactTable:
-    return ExactTable(app.Table(name, default=None, partitions=1), default)
+    return ExactTable(app.Table(name, default=None, partitions=PARTITIONS), default)
 
-
-orders = state("orders")                    # id_order -> {"row": ..., "gtid": ...}
-details = state("order-details", dict)      # id_order -> {id_order_detail: row}
-history = state("order-history", dict)      # id_order -> {id_order_history: row}
-customers = state("customers")              # id_customer -> row
-addresses = state("addresses")              # id_address -> row
-currencies = state("currencies")            # id_currency -> row
-configuration = state("configuration", dict)  # "all" -> {id_configuration: row}
-product_map = state("product-map")          # "id_product:id_product_attribute" -> sku
-pending = state("pending-orders", bool)     # id_order -> waiting for something
-emitted = state("emitted-commands", bool)   # command id -> sent
 
 commands = app.topic(settings.streams.commands_topic, key_serializer="raw", value_serializer="raw")
 dead_letters = app.topic(settings.streams.dead_letter_topic, key_serializer="raw", value_serializer="raw")
 violations_out = app.topic(settings.streams.violations_topic, key_serializer="raw", value_serializer="raw")
+shop_commands = app.topic(settings.streams.shop_commands_topic, key_serializer="raw", value_serializer="raw")
+alerts = app.topic(settings.streams.alerts_topic, key_serializer="raw", value_serializer="raw")
+
+
+def hub_topic(name: str) -> faust.TopicT:
+    """One of the internal topics the processors keep their state by (see streams.routes)."""
+    return app.topic(hub_topic_name(app.conf.id, name), key_serializer="raw", value_serializer="raw",
+                     partitions=PARTITIONS, internal=True)
+
+
+hubs: dict[Hub, faust.TopicT] = {"shop": hub_topic("shop"), "stock": hub_topic("stock")}
+
+
+async def send_to_hub(hub: Hub, key: str | None, value: bytes, kind: str, echo: bool = False) -> None:
+    """Copy an event to a hub: to the key's partition, or to every partition (key None)."""
+    headers = {KIND_HEADER: kind.encode()}
+    if echo:
+        headers[ORIGIN_HEADER] = b"sink"
+    topic = hubs[hub]
+    if key is not None:
+        await topic.send(key=key.encode(), value=value, headers=headers)
+        return
+    for partition in range(PARTITIONS):
+        await topic.send(key=b"*", value=value, partition=partition, headers=headers)
+
+
+async def send_stock_event(id_product: int, kind: str, **fields: Any) -> None:
+    await send_to_hub("stock", product_key(id_product), json.dumps(
+        {**fields, "id_product": int(id_product)}, default=_plain).encode(), kind)
 
 
 def _plain(value: Any) -> Any:
@@ -162,72 +178,8 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def sku_for(id_product: int, id_product_attribute: int) -> str | None:
-    return product_map.get(f"{id_product}:{id_product_attribute}")
-
-
-def forget_pending(id_order: int) -> None:
-    if id_order in pending:  # Faust tables' pop() raises even with a default
-        del pending[id_order]
-
-
-_emit_lock = asyncio.Lock()   # agents run concurrently: check-then-send must not interleave
-
-
-async def try_emit(id_order: int) -> None:
-    async with _emit_lock:
-        await _try_emit(id_order)
-
-
-async def _try_emit(id_order: int) -> None:
-    entry = orders.get(id_order)
-    lines, hist = details[id_order], history[id_order]
-    if entry is None or not lines or not hist:
-        pending[id_order] = True
-        return
-    order = entry["row"]
-    if lines_incomplete(order, list(lines.values())):
-        pending[id_order] = True          # more lines of this order are still on their way
-        return
-    refs = [addresses.get(order["id_address_delivery"]), addresses.get(order["id_address_invoice"]),
-            customers.get(order["id_customer"]), currencies.get(order["id_currency"])]
-    if any(r is None for r in refs) or not configuration["all"]:
-        pending[id_order] = True
-        return
-    rows = OrderRows(order=order, details=list(lines.values()), history=list(hist.values()),
-                     addresses=[refs[0], refs[1]], customer=refs[2], currencies=list(currencies.values()),
-                     configuration=list(configuration["all"].values()))
-    try:
-        command = build_command(rows, mapping, sku_for, entry["gtid"] or "snapshot")
-    except Unmappable as exc:
-        await dead_letter(id_order, exc.reason, exc.record)
-        forget_pending(id_order)
-        return
-    except Exception as exc:  # bad input never stops the processor: it is parked with the reason
-        log.exception("order %s could not be processed", id_order)
-        await dead_letter(id_order, f"{type(exc).__name__}: {exc}", {"id_order": id_order})
-        forget_pending(id_order)
-        return
-    forget_pending(id_order)
-    if command is None or emitted[str(command.command_id)]:
-        return
-    await commands.send(key=str(command.command_id).encode(), value=encode_sales_order(command))
-    emitted[str(command.command_id)] = True
-    log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
-
-
-async def dead_letter(id_order: int, reason: str, record: Any) -> None:
-    key = f"dead-letter:{id_order}:{reason}"
-    if emitted[key]:
-        return
-    await dead_letters.send(key=str(id_order).encode(), value=json.dumps(
-        {"id_order": id_order, "reason": reason, "record": record}, default=_plain).encode(),
-        headers={"__connect.errors.exception.message": reason.encode()})
-    emitted[key] = True
-
-
 async def dead_letter_record(where: str, reason: str, record: Any) -> None:
-    """Any other record the processors cannot use: parked with the reason, processing goes on."""
+    """A record the processors cannot use: parked with the reason, processing goes on."""
     log.error("%s: dead-lettered: %s", where, reason)
     await dead_letters.send(key=where.encode(), value=json.dumps(
         {"source": where, "reason": reason, "record": record}, default=_plain).encode(),
@@ -235,122 +187,24 @@ async def dead_letter_record(where: str, reason: str, record: Any) -> None:
                  "__connect.errors.topic": where.encode()})
 
 
-async def retry_pending() -> None:
-    for id_order in list(pending.keys()):
-        await try_emit(int(id_order))
+async def guarded(where: str, value: bytes | None, handler: Callable[[], Awaitable[None]]) -> None:
+    """Run one event's handler; a failure dead-letters the event with the reason instead of
+    crashing the agent (Faust would restart it and lose its place in the stream)."""
+    try:
+        await handler()
+    except Exception as exc:
+        log.exception("%s: event failed", where)
+        await dead_letter_record(where, f"{type(exc).__name__}: {exc}", {"value_hex": (value or b"")[:2048].hex()})
 
 
 def is_echo(headers: Any) -> bool:
-    if not headers:
-        return False
-    items = headers.items() if hasattr(headers, "items") else headers
-    return any((k.decode() if isinstance(k, bytes) else k) == ORIGIN_HEADER for k, _ in items)
+    return header(headers, ORIGIN_HEADER) is not None
 
 
-def after_image(value: bytes | None) -> tuple[dict | None, str | None]:
-    event = decode(value)
-    if event is None:
-        return None, None
-    return event["after"], event["source"].get("gtid")
-
-
-@app.agent(source("orders"))
-async def on_orders(stream):
-    async for value in stream:
-        row, gtid = after_image(value)
-        if row is None:
-            continue
-        known = orders.get(row["id_order"])
-        orders[row["id_order"]] = {"row": row, "gtid": (known or {}).get("gtid") or gtid}
-        await try_emit(row["id_order"])
-
-
-def order_rows_agent(table: str, target: faust.Table, key: str) -> None:
-    """Rows that belong to an order (lines, history), kept per id_order."""
-    async def agent(stream):
-        async for value in stream:
-            row, _ = after_image(value)
-            if row is not None:
-                rows = target[row["id_order"]]
-                rows[row[key]] = row
-                target[row["id_order"]] = rows
-                await try_emit(row["id_order"])
-    app.agent(source(table), name=f"on-{table}")(agent)
-
-
-order_rows_agent("order_detail", details, "id_order_detail")
-order_rows_agent("order_history", history, "id_order_history")
-
-
-def reference_agent(table: str, target: faust.Table, key: str) -> None:
-    async def agent(stream):
-        async for value in stream:
-            row, _ = after_image(value)
-            if row is not None:
-                target[row[key]] = row
-                await retry_pending()
-    app.agent(source(table), name=f"on-{table}")(agent)
-
-
-reference_agent("customer", customers, "id_customer")
-reference_agent("address", addresses, "id_address")
-reference_agent("currency", currencies, "id_currency")
-
-
-@app.agent(source("configuration"))
-async def on_configuration(stream):
-    async for value in stream:
-        row, _ = after_image(value)
-        if row is not None:
-            rows = configuration["all"]
-            rows[row["id_configuration"]] = row
-            configuration["all"] = rows
-            await retry_pending()
-
-
-@app.agent(source("pssync_product_map", prefixed=False))
-async def on_product_map(stream):
-    async for value in stream:
-        row, _ = after_image(value)
-        if row is not None:
-            product_map[f"{row['id_product']}:{row['id_product_attribute']}"] = row["sku"]
-            await retry_pending()
-
-
-def violations_agent(table: str) -> None:
-    """Shop-side changes to ERP-owned fields are never propagated: each becomes an ownership
-    violation event with its before/after values."""
-    async def agent(stream):
-        async for message in stream.events():
-            if is_echo(message.headers):
-                continue        # our own sink's write (echo marker in its transaction)
-            event = decode(message.value)
-            if event is None or event["op"] != "u":
-                continue
-            for found in rules.violations(table, event["before"], event["after"]):
-                key = {c: event["after"].get(c) for c in ("id_product", "id_product_attribute",
-                                                          "id_shop", "id_specific_price",
-                                                          "id_stock_available") if c in event["after"]}
-                await violations_out.send(key=json.dumps(key, sort_keys=True).encode(), value=json.dumps({
-                    "table": settings.mysql.table_prefix + found.table, "column": found.column,
-                    "key": key, "before": found.before, "after": found.after, "owner": found.owner,
-                    "entity": found.entity, "gtid": event["source"].get("gtid"),
-                    "ts_ms": event["source"].get("ts_ms")}, default=_plain).encode())
-                log.warning("ownership violation: %s.%s %r -> %r (owned by %s)", found.table,
-                            found.column, found.before, found.after, found.owner)
-                if found.owner == "erp" and found.column in ("price", "active"):
-                    from streams.to_shop import reassert
-
-                    sku = sku_for(int(event["after"]["id_product"]),
-                                  int(event["after"].get("id_product_attribute") or 0))
-                    if sku and await reassert(sku, found.column, f"reassert:{event['source'].get('gtid')}:{table}"):
-                        log.info("re-asserted the ERP %s of %s", found.column, sku)
-    app.agent(source(table), name=f"ownership-{table}")(agent)
-
-
-for _table in sorted(set(cap.tables) & {"product", "product_shop", "product_attribute",
-                                          "specific_price", "stock_available"}):
-    violations_agent(_table)
-
-
-import streams.to_shop  # noqa: E402,F401  (registers the ERP -> PrestaShop agents on this app)
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+# the agents register themselves on this app
+import streams.routers  # noqa: E402,F401
+import streams.shop_hub  # noqa: E402,F401
+import streams.stock_hub  # noqa: E402,F401
+import streams.erp_states  # noqa: E402,F401

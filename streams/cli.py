@@ -30,43 +30,41 @@ def ensure_topics(settings: Settings) -> None:
         fail(exc)
 
 
-def source_topics(settings: Settings) -> list[str]:
-    from cdc.events import topic_for
-    from erp.topics import TOPICS, topic_name
+def hub_topics(settings: Settings) -> list[str]:
+    from streams.routes import app_id, hub_topic_name
 
-    cap, mysql = settings.capture, settings.mysql
-    tables = [mysql.table_prefix + t for t in cap.tables] + list(cap.extra_tables)
-    return ([topic_for(cap.topic_prefix, mysql.database, t) for t in tables]
-            + [topic_name(settings.erp.topic_prefix, kind) for kind in TOPICS] + [settings.sinks.acks_topic])
+    return [hub_topic_name(app_id(settings.capture.name), hub) for hub in ("shop", "stock")]
 
 
-def partitioned(partitions: dict[str, int], sources: list[str]) -> list[str]:
-    """Source topics with more than one partition, which the processors cannot join yet."""
-    return [f"{t} ({partitions[t]} partitions)" for t in sources if partitions.get(t, 1) > 1]
+def mismatched(partitions: dict[str, int], hubs: list[str], wanted: int) -> list[str]:
+    """Internal topics that exist with another partition count than ``streams.partitions``."""
+    return [f"{t} ({partitions[t]} partitions)" for t in hubs if t in partitions and partitions[t] != wanted]
 
 
 def check_partitions(settings: Settings) -> None:
-    """The processors look rows of one order (lines, history) and one product (ERP levels, order
-    lines) up in tables filled from other topics: that is only correct while every source topic has
-    one partition (co-partitioning by id_order / id_product is not built). Refuse otherwise."""
+    """The processors keep their state by partition of their internal topics: once they have run,
+    the number cannot change under them. Refuse, naming the topics, rather than look up the wrong
+    partition. (Source topics may have any number of partitions.)"""
     from bus.kafka import admin
 
     try:
         metadata = admin(settings.kafka).list_topics(timeout=settings.kafka.connect_timeout)
     except Exception as exc:
         fail(exc)
-    found = partitioned({name: len(t.partitions) for name, t in metadata.topics.items()},
-                        source_topics(settings))
+    wanted = settings.streams.partitions
+    found = mismatched({name: len(t.partitions) for name, t in metadata.topics.items()},
+                       hub_topics(settings), wanted)
     if found:
-        fail(ValueError("the stream processors need single-partition source topics (co-partitioning "
-                        "is not built yet); these have more: " + ", ".join(found)
-                        + ". Recreate them with one partition (kafka.topic_partitions: 1)."))
+        fail(ValueError(f"streams.partitions is {wanted} but the processors' internal topics have another "
+                        "count: " + ", ".join(found) + ". Their state is kept by partition: set "
+                        "streams.partitions back, or delete these topics and the application's changelog "
+                        "topics so the processors rebuild their state from the source topics."))
 
 
 @app.command()
 def worker(config: Optional[Path] = ConfigOpt,
            loglevel: str = typer.Option("info", help="crit, error, warn, info or debug")) -> None:
-    """Run the processors (orders -> ERP sales-order commands) until SIGTERM/SIGINT."""
+    """Run the processors until SIGTERM/SIGINT; start several to share the work (streams.partitions)."""
     settings = settings_or_exit(config)            # validate before Faust starts
     ensure_topics(settings)
     check_partitions(settings)

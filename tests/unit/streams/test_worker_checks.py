@@ -1,15 +1,14 @@
 """Start-up checks of `pssync streams worker` that need no broker."""
 from pssync.settings import Settings
-from streams.cli import partitioned, source_topics
+from streams.cli import hub_topics, mismatched
 
 
-def test_source_topics_cover_capture_erp_and_acknowledgements():
-    settings = Settings(capture={"tables": ["orders", "order_detail"], "extra_tables": ["pssync_product_map"]})
-    topics = source_topics(settings)
-    assert "pssync.prestashop.ps_orders" in topics and "pssync.prestashop.pssync_product_map" in topics
-    assert "erp.stock" in topics and settings.sinks.acks_topic in topics
+def test_internal_topics_are_named_after_the_capture_and_app_version():
+    settings = Settings(capture={"name": "shop1", "tables": ["orders"]})
+    assert hub_topics(settings) == ["pssync-streams-shop1-v4-shop-events", "pssync-streams-shop1-v4-stock-events"]
 
 
-def test_multi_partition_sources_are_named():
-    assert partitioned({"a": 1, "b": 3, "other": 6}, ["a", "b", "missing"]) == ["b (3 partitions)"]
-    assert partitioned({}, ["a"]) == []
+def test_internal_topics_with_another_partition_count_are_named():
+    assert mismatched({"a": 1, "b": 3, "other": 6}, ["a", "b", "missing"], 3) == ["a (1 partitions)"]
+    assert mismatched({"a": 3}, ["a"], 3) == []
+    assert mismatched({}, ["a"], 1) == []
