@@ -183,6 +183,9 @@ class StreamsSettings(Section):
         1, ge=1, le=256, description="Partitions of the processors' internal topics: how many workers can "
                                      "share the work. Fixed once the processors have run (their state "
                                      "is kept by partition).")
+    session_timeout_s: float = Field(
+        15, ge=6, le=300, description="A worker that stops answering for this long (crash, lost host) "
+                                      "has its partitions moved to the others.")
 
 
 class PrestashopWebserviceSettings(Section):

@@ -78,6 +78,8 @@ app = faust.App(
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
     processing_guarantee="at_least_once",
+    # a crashed worker's partitions move to the others after this (Faust's default is 60 s)
+    broker_session_timeout=settings.streams.session_timeout_s,
     # version 4: state partitioned by the internal topics of streams.routes (version 3 read the
     # source topics directly, single partition only); a new version is a new consumer group and
     # new internal and changelog topics, rebuilt from the source topics

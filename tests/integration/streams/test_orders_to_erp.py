@@ -64,7 +64,8 @@ def read_commands(scratch, topic: str, min_count: int, timeout: float = 60) -> l
 
     consumer = Consumer({"bootstrap.servers": scratch.stack.kafka_bootstrap, "group.id": f"c-{time.time()}",
                          "isolation.level": "read_committed", "auto.offset.reset": "earliest"})
-    consumer.assign([TopicPartition(topic, 0, 0)])
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions or {0: None}
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
     found, deadline, quiet = [], time.monotonic() + timeout, None
     try:
         while time.monotonic() < deadline:
