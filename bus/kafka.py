@@ -53,6 +53,11 @@ def transactional_producer(settings: KafkaSettings, transactional_id: str,
     return producer
 
 
+def idempotent_producer(settings: KafkaSettings, **extra: Any) -> Producer:
+    return Producer({**_base(settings), "enable.idempotence": True, "acks": "all", "linger.ms": 5,
+                     "compression.type": "lz4", **extra})
+
+
 def read_committed_consumer(settings: KafkaSettings, group_id: str, **extra: Any) -> Consumer:
     return Consumer({
         **_base(settings),
@@ -69,7 +74,7 @@ def admin(settings: KafkaSettings) -> AdminClient:
 
 
 def ensure_topics(settings: KafkaSettings, topics: dict[str, dict[str, str]],
-                  timeout: float = 30.0) -> None:
+                  timeout: float = 30.0, partitions: int | None = None) -> None:
     """Create missing topics; ``topics`` maps a name to its topic-level config."""
     client = admin(settings)
     try:
@@ -78,7 +83,7 @@ def ensure_topics(settings: KafkaSettings, topics: dict[str, dict[str, str]],
         raise BrokerUnavailable(f"Kafka at {settings.bootstrap_servers} did not answer within "
                                 f"{timeout:.0f}s: {exc.args[0].str()}") from exc
     missing = [NewTopic(name, num_partitions=1 if cfg.get("cleanup.policy") == "compact"
-                        else settings.topic_partitions,
+                        else partitions or settings.topic_partitions,
                         replication_factor=settings.topic_replication_factor, config=cfg)
                for name, cfg in topics.items() if name not in existing]
     if not missing:

@@ -1,10 +1,10 @@
 """The Faust application and what its agents share: settings, decoding, state tables, topics.
 
 The data flow (each stage its own module):
-  source topics --streams.routers--> shop-events / stock-events (internal, partitioned by the lookup key;
-  see streams.routes) --streams.shop_hub--> sales-order commands, price/product/state commands,
-  violations, and stock events --streams.stock_hub--> stock commands, drift alerts.
-ERP order states and shipments need no state: streams.erp_states maps them straight from their topics.
+  source topics --streams.router--> shop-events / stock-events (internal, partitioned by the lookup key;
+  see streams.routes) --streams.shop_hub--> sales-order commands, price/product/state/tracking
+  commands, violations, and stock events --streams.stock_hub--> stock commands, drift alerts.
+The router is a confluent-kafka consumer group started beside the Faust app by ``pssync streams worker``.
 
 State lives in changelog-backed Faust tables; consumers read committed data only (see
 kafka_transport). Run with ``pssync streams worker``; several workers share the partitions of the
@@ -77,6 +77,8 @@ app = faust.App(
     table_standby_replicas=0,
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
+    # at-least-once: faust-streaming's exactly_once is experimental (its transaction code logs and
+    # carries on after a fenced producer); every command here is safe to process twice instead
     processing_guarantee="at_least_once",
     # a crashed worker's partitions move to the others after this (Faust's default is 60 s)
     broker_session_timeout=settings.streams.session_timeout_s,
@@ -154,17 +156,9 @@ def hub_topic(name: str) -> faust.TopicT:
 hubs: dict[Hub, faust.TopicT] = {"shop": hub_topic("shop"), "stock": hub_topic("stock")}
 
 
-async def send_to_hub(hub: Hub, key: str | None, value: bytes, kind: str, echo: bool = False) -> None:
-    """Copy an event to a hub: to the key's partition, or to every partition (key None)."""
-    headers = {KIND_HEADER: kind.encode()}
-    if echo:
-        headers[ORIGIN_HEADER] = b"sink"
-    topic = hubs[hub]
-    if key is not None:
-        await topic.send(key=key.encode(), value=value, headers=headers)
-        return
-    for partition in range(PARTITIONS):
-        await topic.send(key=b"*", value=value, partition=partition, headers=headers)
+async def send_to_hub(hub: Hub, key: str, value: bytes, kind: str) -> None:
+    """An event for a hub, to the key's partition (the router puts source events there the same way)."""
+    await hubs[hub].send(key=key.encode(), value=value, headers={KIND_HEADER: kind.encode()})
 
 
 async def send_stock_event(id_product: int, kind: str, **fields: Any) -> None:
@@ -206,7 +200,5 @@ def is_echo(headers: Any) -> bool:
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 # the agents register themselves on this app
-import streams.routers  # noqa: E402,F401
 import streams.shop_hub  # noqa: E402,F401
 import streams.stock_hub  # noqa: E402,F401
-import streams.erp_states  # noqa: E402,F401

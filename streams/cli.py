@@ -26,6 +26,9 @@ def ensure_topics(settings: Settings) -> None:
               s.violations_topic, s.alerts_topic]
     try:
         create(settings.kafka, {n: {} for n in names}, timeout=settings.kafka.connect_timeout)
+        # the router writes to the processors' internal topics before Faust would create them
+        create(settings.kafka, {n: {} for n in hub_topics(settings)}, timeout=settings.kafka.connect_timeout,
+               partitions=settings.streams.partitions)
     except Exception as exc:
         fail(exc)
 
@@ -66,11 +69,18 @@ def worker(config: Optional[Path] = ConfigOpt,
            loglevel: str = typer.Option("info", help="crit, error, warn, info or debug")) -> None:
     """Run the processors until SIGTERM/SIGINT; start several to share the work (streams.partitions)."""
     settings = settings_or_exit(config)            # validate before Faust starts
-    ensure_topics(settings)
     check_partitions(settings)
+    ensure_topics(settings)
     if config is not None:
         os.environ["PSSYNC_CONFIG"] = str(config)
     from streams.app import app as faust_app
+    from streams.app import decode
+    from streams.router import Router
 
+    router = Router(settings, decode)
+    thread = router.start()
     sys.argv = ["pssync-streams", "worker", "-l", loglevel, "--without-web"]
-    faust_app.main()
+    try:
+        faust_app.main()
+    finally:
+        router.close(thread)

@@ -11,17 +11,17 @@
    with two workers (tests/integration/streams/test_partitions.py):
    - aiokafka's seek leaves partitions alone whose committed offset is missing or 0: they are
      now sought to their beginning (the ``earliest`` reset Faust is configured with);
-   - records fetched after that seek but before the flow resumes are skipped too: once the flow
-     runs again, the partitions are sought to their committed offsets a second time;
-   - a skipped record (one the stream never tracked) is never counted as acknowledged, so no
-     commit passes it before it is fetched again.
-   Records processed between the two seeks are processed twice: at-least-once, which every
-   processor and sink here is built for.
+   - records fetched after that seek but before the flow resumes are skipped too: a skipped
+     record (one the stream never tracked) is never counted as acknowledged, so no commit passes
+     it, and once the flow runs again its partition is sought back to the first one skipped.
+   Records the stream had already processed beyond that point are processed twice:
+   at-least-once, which every processor and sink here is built for.
 
 Register it with ``install()`` and use the broker URL scheme ``kafka+rc://``."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from typing import Any, Mapping
 
@@ -56,29 +56,43 @@ class ReadCommittedConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> ReadCommittedConsumerThread:
         return ReadCommittedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    _skipped: dict[Any, int] | None = None          # tp -> first offset the stream skipped
+    _reseek: concurrent.futures.Future | None = None
+
     def ack(self, message: Any) -> bool:
-        if not message.tracked:      # skipped by the stream during a rebalance, never processed
-            return False
-        return super().ack(message)
+        if message.tracked:
+            return super().ack(message)
+        # skipped by the stream during a rebalance, never processed: not acknowledged, and the
+        # partition is sought back to it once the flow runs again
+        skipped = self._skipped = self._skipped if self._skipped is not None else {}
+        if message.tp not in skipped or message.offset < skipped[message.tp]:
+            skipped[message.tp] = message.offset
+        if self._reseek is None or self._reseek.done():
+            self._reseek = asyncio.run_coroutine_threadsafe(self._seek_back_once_flowing(), self.loop)
+        return False
 
     async def perform_seek(self) -> None:
+        if self._skipped:
+            self._skipped.clear()    # the committed offsets sought now come before every skipped record
         await super().perform_seek()
-        generation = self.app.consumer_generation_id
-        asyncio.ensure_future(self._seek_again_once_flowing(generation))
 
-    async def _seek_again_once_flowing(self, generation: int, timeout: float = 60.0) -> None:
+    async def _seek_back_once_flowing(self, timeout: float = 120.0) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not (self.app.flow_control.is_active() and self.flow_active):
-            if self.app.consumer_generation_id != generation or loop.time() > deadline:
-                return               # another rebalance took over: it seeks again itself
+            if loop.time() > deadline:
+                return
             await asyncio.sleep(0.01)
-        if self.app.consumer_generation_id != generation or not self.assignment():
-            return
-        try:
-            await super().perform_seek()
-        except Exception:            # e.g. a rebalance revoked partitions meanwhile: it seeks again
-            log.warning("second seek after the rebalance failed", exc_info=True)
+        skipped, self._skipped = self._skipped or {}, {}
+        assigned = self.assignment()
+        for tp, offset in sorted(skipped.items()):
+            if tp not in assigned:
+                continue             # moved to another worker, which starts from the committed offset
+            try:
+                await self.seek(tp, offset)
+                log.info("re-reading %s from offset %d (skipped during a rebalance)", tp, offset)
+            except Exception:        # another rebalance meanwhile: it seeks to the committed offsets
+                log.warning("could not seek %s back to %d", tp, offset, exc_info=True)
 
 
 class ReadCommittedTransport(faust_aiokafka.Transport):

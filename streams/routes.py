@@ -7,14 +7,15 @@ copies every event to an internal topic partitioned by the key the lookup needs:
 
 - ``shop-events``: order rows (header, lines, history) and ERP acknowledgements by ``order:<id_order>``;
   ERP levels, prices and product flags by ``sku:<sku>``; product rows and shop stock rows by
-  ``product:<id_product>``. Reference rows every order may need (customers, addresses, currencies,
+  ``product:<id_product>``; ERP order states and shipments by ``erp-order:<id>``. Reference rows every order may need (customers, addresses, currencies,
   configuration, the product mapping) are copied to every partition (``BROADCAST``).
 - ``stock-events``: everything a product's stock book needs, by ``product:<id_product>``: ERP levels
   and order lines resolved to the product by the shop-events processor, mapping rows, shop stock rows.
 
 Every table the processors keep is written while processing one of these two topics, so each key's
 state lives in the partition its events arrive on (Faust writes a table change to the partition of
-the event being processed). Pure functions here; the agents are in streams.routers and the hubs.
+the event being processed). Pure functions here; the router is streams.router, the processors
+streams.shop_hub and streams.stock_hub.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ ORDER_TABLES = ("orders", "order_detail", "order_history")
 BROADCAST_TABLES = ("customer", "address", "currency", "configuration", "pssync_product_map")
 PRODUCT_TABLES = ("product", "product_shop", "product_attribute", "specific_price", "stock_available")
 ERP_KINDS = ("erp.stock", "erp.price", "erp.product")
+ERP_STATE_KINDS = ("erp.order_status", "erp.shipment")   # need no lookup: by ERP order, for order
 ACKS = "acks"
 
 
@@ -88,6 +90,8 @@ def routes(kind: str, event: dict[str, Any]) -> list[tuple[Hub, str | None]]:
         return [("shop", product_key(_field(row, "id_product", kind)))]
     if kind in ERP_KINDS:
         return [("shop", sku_key(_field(event, "sku", kind)))]
+    if kind in ERP_STATE_KINDS:
+        return [("shop", f"erp-order:{_field(event, 'erp_order_id', kind)}")]
     if kind == ACKS:
         return [("shop", order_key(_field(event, "id_order", kind)))]
     raise Unroutable(f"no route for {kind!r} events")

@@ -23,10 +23,13 @@ from typing import Any, Awaitable, Callable
 from streams.app import (ExactTable, app, commands, dead_letter_record, dead_letters, decode, guarded, hubs, is_echo,
                          mapping, rules, send_stock_event, send_to_hub, settings, shop_commands, state,
                          utc_now, violations_out, _plain)
-from streams.commands import BadCommand, PriceCommand, ProductCommand, decode_ack, encode, encode_sales_order
+from streams.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, TrackingCommand,
+                              decode_ack, encode, encode_sales_order)
+
+Command = PriceCommand | ProductCommand | OrderStateCommand | TrackingCommand
 from streams.orders import OrderRows, Unmappable, build_command, lines_incomplete, resolve_configuration
 from streams.routes import KIND_HEADER, PRODUCT_TABLES, header, kind_of, sku_key
-from streams.shop_commands import price_command, product_command
+from streams.shop_commands import price_command, product_command, state_command, tracking_command
 
 log = logging.getLogger(__name__)
 sconf = settings.streams
@@ -317,7 +320,7 @@ def keep_latest(table: ExactTable, partition: int, event: dict[str, Any], **fiel
     return value
 
 
-async def send_shop_command(command: PriceCommand | ProductCommand) -> None:
+async def send_shop_command(command: Command) -> None:
     await shop_commands.send(key=command.kafka_key, value=encode(command))
 
 
@@ -422,6 +425,22 @@ async def stock_row(partition: int, event: dict[str, Any], echo: bool) -> None:
                            echo=echo)
 
 
+# ---- ERP order states and shipments: one event gives its commands, nothing is looked up ------------
+async def on_erp_order_status(partition: int, value: bytes, headers: Any) -> None:
+    command = state_command(decode(value), sconf.erp_order_states, "order-status", mapping.shop_reference_prefix,
+                            utc_now())
+    if command is not None:
+        await send_shop_command(command)
+
+
+async def on_erp_shipment(partition: int, value: bytes, headers: Any) -> None:
+    event, now = decode(value), utc_now()
+    for command in (tracking_command(event, mapping.shop_reference_prefix, now),
+                    state_command(event, sconf.erp_shipment_states, "shipment", mapping.shop_reference_prefix, now)):
+        if command is not None:
+            await send_shop_command(command)
+
+
 HANDLERS: dict[str, Callable[[int, bytes, Any], Awaitable[None]]] = {
     "orders": on_order,
     "order_detail": on_order_detail,
@@ -434,6 +453,8 @@ HANDLERS: dict[str, Callable[[int, bytes, Any], Awaitable[None]]] = {
     "erp.stock": on_erp_stock,
     "erp.price": on_erp_price,
     "erp.product": on_erp_product,
+    "erp.order_status": on_erp_order_status,
+    "erp.shipment": on_erp_shipment,
     "acks": on_ack,
     "reassert": on_reassert,
     **{table: product_row_handler(table) for table in PRODUCT_TABLES},

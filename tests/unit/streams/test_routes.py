@@ -42,3 +42,18 @@ def test_headers_are_read_from_mappings_and_pairs():
     assert header([("pssync.kind", b"orders")], "pssync.kind") == b"orders"
     assert header({"a": b"1"}, "b") is None and header(None, "a") is None
     assert hub_topic_name("app-v4", "shop") == "app-v4-shop-events"
+
+
+def test_erp_order_states_and_shipments_go_by_erp_order():
+    assert routes("erp.order_status", {"erp_order_id": "S7", "state": "done"}) == [("shop", "erp-order:S7")]
+    assert routes("erp.shipment", {"erp_order_id": "S7", "erp_shipment_id": "P1"}) == [("shop", "erp-order:S7")]
+
+
+def test_the_router_puts_a_key_where_faust_would():
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from streams.router import partition_for
+
+    for key in ("order:7", "sku:demo_1-1", "product:6"):
+        assert partition_for(key, 4) == DefaultPartitioner()(key.encode(), [0, 1, 2, 3], [0, 1, 2, 3])
+    assert partition_for("order:7", 1) == 0
