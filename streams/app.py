@@ -30,7 +30,7 @@ from bus.avro import RegistryDecoder
 from bus.registry import registry_client
 from cdc.capture import ORIGIN_HEADER
 from pssync.settings import Settings, load_settings
-from streams.kafka_transport import install
+from streams.kafka_transport import guard_stalls, install
 from streams.orders import OrderMapping
 from streams.routes import APP_VERSION, KIND_HEADER, Hub, app_name, header, hub_topic_name, product_key
 from streams.rules import Rules, load_rules
@@ -154,6 +154,7 @@ def hub_topic(name: str) -> faust.TopicT:
 
 
 hubs: dict[Hub, faust.TopicT] = {"shop": hub_topic("shop"), "stock": hub_topic("stock")}
+guard_stalls(app, {hub_topic_name(app.conf.id, h) for h in hubs})
 
 
 async def send_to_hub(hub: Hub, key: str, value: bytes, kind: str) -> None:

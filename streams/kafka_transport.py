@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import time
 from typing import Any, Mapping
 
 from faust.transport import drivers
@@ -102,3 +103,36 @@ class ReadCommittedTransport(faust_aiokafka.Transport):
 def install() -> str:
     drivers.TRANSPORTS.data[SCHEME] = f"{__name__}:ReadCommittedTransport"
     return SCHEME
+
+
+def guard_stalls(app: Any, topics: set[str], after_s: float = 30.0, every_s: float = 5.0) -> None:
+    """A backstop for the holes above that could not be traced: a partition of ``topics`` whose
+    committed offset stays behind its high watermark, unchanged, for ``after_s`` seconds while the
+    flow runs is sought back to its committed offset, so what was skipped is read again (records
+    after it may be processed twice). Caught up or progressing partitions are left alone."""
+    seen: dict[Any, tuple[int, float]] = {}
+
+    @app.timer(interval=every_s)
+    async def stalled_partitions() -> None:
+        consumer = app.consumer
+        if not (app.flow_control.is_active() and consumer.flow_active):
+            return
+        now = time.monotonic()
+        for tp in consumer.assignment():
+            if tp.topic not in topics:
+                continue
+            committed, high = consumer._committed_offset.get(tp), consumer.highwater(tp)
+            if committed is None or high is None or committed >= high:
+                seen.pop(tp, None)
+                continue
+            known = seen.get(tp)
+            if known is None or known[0] != committed:
+                seen[tp] = (committed, now)
+            elif now - known[1] >= after_s:
+                log.warning("%s has stood at offset %d (end %d) for %.0fs: reading it again from there",
+                            tp, committed, high, now - known[1])
+                seen[tp] = (committed, now)
+                try:
+                    await consumer.seek(tp, committed)
+                except Exception:
+                    log.warning("could not seek %s back to %d", tp, committed, exc_info=True)
