@@ -56,3 +56,49 @@ def test_faust_agents_read_only_committed_capture_transactions(stack, tmp_path):
         else:
             producer.abort_transaction(30)
     assert run_probe(stack, tmp_path, topic, "rc") == ["committed-1", "committed-2"]
+
+
+def test_a_partition_standing_behind_its_end_is_read_again(stack, tmp_path):
+    """The stall guard: records the consumer jumped over (as Faust's did around rebalances) are
+    read again once the committed offset has stood still behind the end of the partition."""
+    topic = f"probe-{uuid.uuid4().hex[:8]}"
+    ensure_topics(KafkaSettings(bootstrap_servers=stack.kafka_bootstrap), {topic: {}})
+    out = tmp_path / "seen-guard.txt"
+    env = {**os.environ, "PSSYNC_PROBE_APP": f"probe-{uuid.uuid4().hex[:8]}", "PSSYNC_PROBE_TOPIC": topic,
+           "PSSYNC_PROBE_BROKER": stack.kafka_bootstrap, "PSSYNC_PROBE_OUT": str(out), "PSSYNC_PROBE_GUARD": "2"}
+    log = tmp_path / "probe.log"
+    proc = subprocess.Popen([sys.executable, "-m", "faust", "-A", "tests.integration.streams.faust_probe_app",
+                             "worker", "-l", "info", "--without-web"], env=env, stdout=open(log, "w"),
+                            stderr=subprocess.STDOUT)
+    producer = Producer({"bootstrap.servers": stack.kafka_bootstrap})
+
+    def send(*values: str) -> None:
+        for v in values:
+            producer.produce(topic, v.encode())
+        producer.flush(10)
+
+    def wait_for(value: str, timeout: float = 60) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            seen = out.read_text().split() if out.exists() else []
+            if value in seen:
+                return seen
+            time.sleep(0.2)
+        raise AssertionError(f"{value} never seen: {log.read_text()[-3000:]}")
+
+    try:
+        send("a", "skip:2")                 # offsets 0, 1: the consumer then jumps to offset 4
+        wait_for("skip:2")
+        time.sleep(4)                       # Faust commits offset 2 (after "skip:2")
+        send("b", "c", "d")                 # offsets 2, 3 jumped over; 4 read at once
+        wait_for("d")
+        seen = wait_for("c", timeout=30)    # read again by the guard
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    assert seen.index("d") < seen.index("b"), seen          # b and c came back after the jump
+    assert "reading it again" in log.read_text()
