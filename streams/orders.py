@@ -50,6 +50,10 @@ DEFAULT_STATES: dict[str, StateRule] = {
 _COMMENT_FIELDS = {"shop_reference": "", "reference": "", "id_order": 0, "payment": ""}
 
 
+class ConfigurationIncomplete(Exception):
+    """The order's state cannot be told yet: some mapped PS_OS_* keys are not among the rows."""
+
+
 class Unmappable(Exception):
     """An order that cannot become a command. ``record`` names what it is about (shop, order,
     line, product ids...) with JSON-friendly values, for the dead-letter topic's headers."""
@@ -320,8 +324,10 @@ def _action(state_id: int, configuration: Sequence[Row], mapping: OrderMapping, 
         resolved += 1
         if int(value) == state_id:
             matches[key] = rule
-    if not resolved:
-        raise Unmappable("none of the mapped PS_OS_* keys is in the ps_configuration rows given", ctx)
+    if not matches and resolved < len(mapping.states):
+        # the processors receive ps_configuration row by row: the key this state is may be on its way
+        raise ConfigurationIncomplete(f"state {state_id} matches none of the {resolved} PS_OS_* keys known so "
+                                      f"far (of {len(mapping.states)} mapped)")
     if not matches:
         return f"unmapped state {state_id}", None
     if len(set(matches.values())) > 1:

@@ -27,7 +27,7 @@ from streams.commands import (BadCommand, OrderStateCommand, PriceCommand, Produ
                               decode_ack, encode, encode_sales_order)
 
 Command = PriceCommand | ProductCommand | OrderStateCommand | TrackingCommand
-from streams.orders import OrderRows, Unmappable, build_command, lines_incomplete, resolve_configuration
+from streams.orders import ConfigurationIncomplete, OrderRows, Unmappable, build_command, lines_incomplete, resolve_configuration
 from streams.routes import KIND_HEADER, PRODUCT_TABLES, header, kind_of, sku_key
 from streams.shop_commands import price_command, product_command, state_command, tracking_command
 
@@ -105,6 +105,9 @@ async def try_emit(id_order: int, partition: int) -> None:
                      configuration=list(configuration.values()))
     try:
         command = build_command(rows, mapping, lambda p, a: refs.sku(partition, p, a), entry["gtid"] or "snapshot")
+    except ConfigurationIncomplete:
+        pending[id_order] = partition     # retried as more ps_configuration rows arrive
+        return
     except Unmappable as exc:
         await dead_letter_order(id_order, exc.reason, exc.record)
         forget_pending(id_order)

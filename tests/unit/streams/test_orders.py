@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from erp.base import Address, Customer, SalesOrder, SalesOrderLine
-from streams.orders import (ORDER_COMMAND_NAMESPACE, CommandLine, OrderMapping, OrderRows,
+from streams.orders import (ORDER_COMMAND_NAMESPACE, CommandLine, ConfigurationIncomplete, OrderMapping, OrderRows,
                             SalesOrderCommand, Unmappable, build_command, command_id,
                             convert_amount, resolve_configuration, standardise_address)
 
@@ -417,6 +417,12 @@ def test_config_file_and_validation():
     assert OrderMapping.from_yaml("countries: {23: 'no'}").countries == {23: "NO"}
 
 
-def test_configuration_rows_without_any_state_key_are_unmappable():
-    with pytest.raises(Unmappable, match="PS_OS_"):
+def test_an_order_waits_while_the_configuration_may_still_hold_its_state():
+    # rows arrive one by one: with some PS_OS_* keys missing, an unmatched state is not yet "unmapped"
+    with pytest.raises(ConfigurationIncomplete, match="PS_OS_"):
         build_command(order_rows(1, configuration=[]), mapping(), catalogue_sku, GTID)
+    partial = [r for r in rows_of("configuration") if r["name"] != "PS_OS_PAYMENT"]
+    order, history = paid(1, state=2)                     # 2 is PS_OS_PAYMENT, not among the rows yet
+    with pytest.raises(ConfigurationIncomplete):
+        build_command(order_rows(1, order=order, history=history, configuration=partial), mapping(),
+                      catalogue_sku, GTID)
