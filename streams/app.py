@@ -200,6 +200,8 @@ def is_echo(headers: Any) -> bool:
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
 # the agents register themselves on this app
 import streams.shop_hub  # noqa: E402,F401
 import streams.stock_hub  # noqa: E402,F401

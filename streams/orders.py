@@ -64,6 +64,10 @@ class Unmappable(Exception):
         super().__init__(f"{reason} [{', '.join(f'{k}={v}' for k, v in self.record.items())}]")
 
 
+class UnknownProduct(Unmappable):
+    """A line's product has no ERP SKU in the mapping (yet: the mapping may be loaded later)."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Configuration (deploy/order_mapping.yaml)
 # ---------------------------------------------------------------------------------------------
@@ -433,7 +437,7 @@ def _product_line(detail: Row, sku_for: SkuLookup, money: Callable[[Decimal], De
         sku = sku_for(id_product, 0)   # a deliberate product-level mapping of a product with combinations
     if not sku:
         tried = f"({id_product}, {id_attribute})" + (f" nor ({id_product}, 0)" if id_attribute else "")
-        raise Unmappable(f"no ERP SKU mapped for product/combination {tried}", where)
+        raise UnknownProduct(f"no ERP SKU mapped for product/combination {tried}", where)
     quantity = Decimal(_int(detail, "product_quantity"))
     if quantity <= 0:
         raise Unmappable(f"line has quantity {quantity}", where)

@@ -27,7 +27,7 @@ from streams.commands import (BadCommand, OrderStateCommand, PriceCommand, Produ
                               decode_ack, encode, encode_sales_order)
 
 Command = PriceCommand | ProductCommand | OrderStateCommand | TrackingCommand
-from streams.orders import ConfigurationIncomplete, OrderRows, Unmappable, build_command, lines_incomplete, resolve_configuration
+from streams.orders import ConfigurationIncomplete, OrderRows, UnknownProduct, Unmappable, build_command, lines_incomplete, resolve_configuration
 from streams.routes import KIND_HEADER, PRODUCT_TABLES, header, kind_of, sku_key
 from streams.shop_commands import price_command, product_command, state_command, tracking_command
 
@@ -107,6 +107,12 @@ async def try_emit(id_order: int, partition: int) -> None:
         command = build_command(rows, mapping, lambda p, a: refs.sku(partition, p, a), entry["gtid"] or "snapshot")
     except ConfigurationIncomplete:
         pending[id_order] = partition     # retried as more ps_configuration rows arrive
+        return
+    except UnknownProduct as exc:
+        # dead-lettered (once) with the reason, and kept waiting: the mapping row may come after the
+        # order (the router does not order topics), or be loaded later; then the command goes out
+        await dead_letter_order(id_order, exc.reason, exc.record)
+        pending[id_order] = partition
         return
     except Unmappable as exc:
         await dead_letter_order(id_order, exc.reason, exc.record)
