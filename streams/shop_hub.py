@@ -67,7 +67,9 @@ orders = state("orders")                    # id_order -> {"row": ..., "gtid": .
 details = state("order-details", dict)      # id_order -> {id_order_detail: row}
 history = state("order-history", dict)      # id_order -> {id_order_history: row}
 refs = References(state("references"))
-pending = state("pending-orders")           # id_order -> partition: waiting for something
+pending = state("pending-orders")           # id_order -> partition: waiting for rows (retried on each one)
+unmapped = state("orders-awaiting-mapping", list)  # "<partition>|<id_product>" -> [id_order]: a line of
+                                            # theirs has no SKU yet; retried when that product is mapped
 emitted = state("emitted-commands", bool)   # command id -> sent
 order_stock = state("order-stock", dict)    # id_order -> {"lines": {id_order_detail: [sku, qty, id_product, attr]},
                                             #              "cancelled": bool}
@@ -77,20 +79,39 @@ erp_products = state("erp-products")        # sku -> {"active", "changed_at", "v
 
 
 # ---- orders -> sales-order commands ---------------------------------------------------------------
-def forget_pending(id_order: int) -> None:
-    if id_order in pending:  # Faust tables' pop() raises even with a default
+def waiting(id_order: int, partition: int, what: str | int | None) -> None:
+    """Record what an order waits for: "rows" (retried on every row that arrives in its partition),
+    the id_product of a line without SKU (retried only when that product is mapped), or nothing."""
+    if what == "rows":
+        pending[id_order] = partition
+    elif id_order in pending:        # Faust tables' pop() raises even with a default
         del pending[id_order]
+    entry = orders.get(id_order)
+    awaited = None if entry is None else entry.get("awaits")
+    product = what if isinstance(what, int) else None
+    if entry is None or awaited == product:
+        return
+    if awaited is not None:
+        key = refs.key(partition, awaited)
+        if rest := [o for o in unmapped[key] if o != id_order]:
+            unmapped[key] = rest
+        elif key in unmapped:
+            del unmapped[key]
+    if product is not None:
+        key = refs.key(partition, product)
+        unmapped[key] = sorted({*unmapped[key], id_order})
+    orders[id_order] = {**entry, "awaits": product}
 
 
 async def try_emit(id_order: int, partition: int) -> None:
     entry = orders.get(id_order)
     lines, hist = details[id_order], history[id_order]
     if entry is None or not lines or not hist:
-        pending[id_order] = partition
+        waiting(id_order, partition, "rows")
         return
     order = entry["row"]
     if lines_incomplete(order, list(lines.values())):
-        pending[id_order] = partition     # more lines of this order are still on their way
+        waiting(id_order, partition, "rows")     # more lines of this order are still on their way
         return
     found = [refs.get(partition, "address", order["id_address_delivery"]),
              refs.get(partition, "address", order["id_address_invoice"]),
@@ -98,7 +119,7 @@ async def try_emit(id_order: int, partition: int) -> None:
     currencies = refs.get(partition, "currency") or {}
     configuration = refs.get(partition, "configuration") or {}
     if any(r is None for r in found) or order["id_currency"] not in currencies or not configuration:
-        pending[id_order] = partition
+        waiting(id_order, partition, "rows")
         return
     rows = OrderRows(order=order, details=list(lines.values()), history=list(hist.values()),
                      addresses=[found[0], found[1]], customer=found[2], currencies=list(currencies.values()),
@@ -106,24 +127,24 @@ async def try_emit(id_order: int, partition: int) -> None:
     try:
         command = build_command(rows, mapping, lambda p, a: refs.sku(partition, p, a), entry["gtid"] or "snapshot")
     except ConfigurationIncomplete:
-        pending[id_order] = partition     # retried as more ps_configuration rows arrive
+        waiting(id_order, partition, "rows")     # retried as more ps_configuration rows arrive
         return
     except UnknownProduct as exc:
         # dead-lettered (once) with the reason, and kept waiting: the mapping row may come after the
         # order (the router does not order topics), or be loaded later; then the command goes out
         await dead_letter_order(id_order, exc.reason, exc.record)
-        pending[id_order] = partition
+        waiting(id_order, partition, int(exc.record["product_id"]))
         return
     except Unmappable as exc:
         await dead_letter_order(id_order, exc.reason, exc.record)
-        forget_pending(id_order)
+        waiting(id_order, partition, None)
         return
     except Exception as exc:  # bad input never stops the processor: it is parked with the reason
         log.exception("order %s could not be processed", id_order)
         await dead_letter_order(id_order, f"{type(exc).__name__}: {exc}", {"id_order": id_order})
-        forget_pending(id_order)
+        waiting(id_order, partition, None)
         return
-    forget_pending(id_order)
+    waiting(id_order, partition, None)
     if command is None or emitted[str(command.command_id)]:
         return
     await commands.send(key=str(command.command_id).encode(), value=encode_sales_order(command))
@@ -157,30 +178,32 @@ async def on_order(partition: int, value: bytes, headers: Any) -> None:
     if row is None:
         return
     known = orders.get(row["id_order"])
-    orders[row["id_order"]] = {"row": row, "gtid": (known or {}).get("gtid") or event["source"].get("gtid")}
+    orders[row["id_order"]] = {**(known or {}), "row": row,
+                               "gtid": (known or {}).get("gtid") or event["source"].get("gtid")}
     await try_emit(row["id_order"], partition)
     await stock_order_state(partition, row, event)
 
 
-async def on_order_detail(partition: int, value: bytes, headers: Any) -> None:
+async def keep_order_row(partition: int, value: bytes, table: ExactTable, id_column: str
+                         ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Keep a row of one of an order's child tables (lines, history) and try the order again."""
     row, event = _change(value)
-    if row is None:
-        return
-    rows = details[row["id_order"]]
-    rows[row["id_order_detail"]] = row
-    details[row["id_order"]] = rows
-    await try_emit(row["id_order"], partition)
-    await stock_order_line(partition, row, event)
+    if row is not None:
+        rows = table[row["id_order"]]
+        rows[row[id_column]] = row
+        table[row["id_order"]] = rows
+        await try_emit(row["id_order"], partition)
+    return row, event
+
+
+async def on_order_detail(partition: int, value: bytes, headers: Any) -> None:
+    row, event = await keep_order_row(partition, value, details, "id_order_detail")
+    if row is not None:
+        await stock_order_line(partition, row, event)
 
 
 async def on_order_history(partition: int, value: bytes, headers: Any) -> None:
-    row, _ = _change(value)
-    if row is None:
-        return
-    rows = history[row["id_order"]]
-    rows[row["id_order_history"]] = row
-    history[row["id_order"]] = rows
-    await try_emit(row["id_order"], partition)
+    await keep_order_row(partition, value, history, "id_order_history")
 
 
 def reference_handler(table: str, key: str) -> Callable[[int, bytes, Any], Awaitable[None]]:
@@ -294,6 +317,8 @@ async def on_mapping(partition: int, value: bytes, headers: Any) -> None:
     if product is not None and product["partition"] == partition:
         await send_product(partition, sku, product, f"mapping:{sku}:{product['version']}")
     await retry_pending(partition)
+    for id_order in unmapped[refs.key(partition, id_product)]:
+        await try_emit(id_order, partition)
 
 
 # ---- ERP values ----------------------------------------------------------------------------------------

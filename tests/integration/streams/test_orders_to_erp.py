@@ -98,6 +98,12 @@ def test_order_placed_in_the_shop_becomes_one_sales_order_command(scratch, tmp_p
             cap.wait_committed(scratch.gtid_seq())
             found = read_commands(scratch, settings.streams.commands_topic, min_count=1, timeout=90)
             dead = read_commands(scratch, settings.streams.dead_letter_topic, min_count=1, timeout=30)
+            # the product is mapped later: the waiting order goes out then, without anything else
+            conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database), autocommit=True)
+            set_mapping(conn, Mapping("tryton", 2, 9, "demo_2-9", "7", "manual"))
+            conn.close()
+            cap.wait_committed(scratch.gtid_seq())
+            later = read_commands(scratch, settings.streams.commands_topic, min_count=2, timeout=60)
         finally:
             stop_worker(worker)
     ours = [c for c in found if c["id_order"] == id_order]
@@ -113,6 +119,8 @@ def test_order_placed_in_the_shop_becomes_one_sales_order_command(scratch, tmp_p
     assert not [c for c in found if c["id_order"] == unmapped]
     (letter,) = [d for d in dead if d["id_order"] == unmapped]
     assert "product" in letter["reason"] and "9" in letter["reason"], letter
+    (mapped_later,) = [c for c in later if c["id_order"] == unmapped]
+    assert [l["sku"] for l in mapped_later["lines"] if l["kind"] == "product"] == ["demo_2-9"]
 
 
 def test_processor_killed_mid_stream_loses_no_command_and_repeats_none(scratch, tmp_path):
