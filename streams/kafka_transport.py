@@ -16,6 +16,13 @@
      it, and once the flow runs again its partition is sought back to the first one skipped.
    Records the stream had already processed beyond that point are processed twice:
    at-least-once, which every processor and sink here is built for.
+3. On topics registered with ``contiguous_commits`` (the internal topics, written without
+   transactions, so they hold no control records), an offset is committed only when every record
+   from the committed offset on has been acknowledged. Faust commits the first run of consecutive
+   acknowledged offsets wherever it starts: past the whole head of a partition never committed
+   (or committed at 0), and past one missing record otherwise (it allows for a transaction
+   marker). A record missing at the head now holds the commit back until it is read again (by
+   the re-seek of 2, or by ``guard_stalls``).
 
 Register it with ``install()`` and use the broker URL scheme ``kafka+rc://``."""
 from __future__ import annotations
@@ -31,6 +38,20 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 SCHEME = "kafka+rc"
 log = logging.getLogger(__name__)
+_CONTIGUOUS: set[str] = set()
+
+
+def contiguous_commits(topics: set[str]) -> None:
+    """Commit offsets of these topics only over an unbroken run of acknowledged records (see 3)."""
+    _CONTIGUOUS.update(topics)
+
+
+def head_is_missing(acked: list[int], committed: int | None, log_start: int | None) -> bool:
+    """True when the lowest acknowledged offset lies beyond the next offset to commit, i.e. a
+    record between them has not been processed. ``committed`` is Kafka's committed offset (the
+    next record to read); without one, the partition's first offset stands for it (None: unknown)."""
+    expected = committed if committed else log_start
+    return bool(acked) and expected is not None and min(acked) > expected
 
 
 class ReadCommittedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -49,6 +70,7 @@ class ReadCommittedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         unset = [tp for tp, offset in committed.items()
                  if (offset is None or offset <= 0) and not tp.topic.endswith("-changelog")]
         if unset:
+            self.consumer._log_start.update(await consumer.beginning_offsets(unset))
             await consumer.seek_to_beginning(*unset)
         return committed
 
@@ -59,6 +81,16 @@ class ReadCommittedConsumer(faust_aiokafka.Consumer):
 
     _skipped: dict[Any, int] | None = None          # tp -> first offset the stream skipped
     _reseek: concurrent.futures.Future | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._log_start: dict[Any, int] = {}        # tp -> first offset, for partitions never committed
+
+    def _new_offset(self, tp: Any) -> int | None:
+        if tp.topic in _CONTIGUOUS and head_is_missing(self._acked[tp], self._committed_offset[tp],
+                                                       self._log_start.get(tp)):
+            return None
+        return super()._new_offset(tp)
 
     def ack(self, message: Any) -> bool:
         if message.tracked:
@@ -109,7 +141,9 @@ def guard_stalls(app: Any, topics: set[str], after_s: float = 30.0, every_s: flo
     """A backstop for the holes above that could not be traced: a partition of ``topics`` whose
     committed offset stays behind its high watermark, unchanged, for ``after_s`` seconds while the
     flow runs is sought back to its committed offset, so what was skipped is read again (records
-    after it may be processed twice). Caught up or progressing partitions are left alone."""
+    after it may be processed twice). Caught up or progressing partitions are left alone. The
+    topics' commits are made contiguous too (see 3)."""
+    contiguous_commits(topics)
     seen: dict[Any, tuple[int, float]] = {}
 
     @app.timer(interval=every_s)
@@ -121,7 +155,9 @@ def guard_stalls(app: Any, topics: set[str], after_s: float = 30.0, every_s: flo
         for tp in consumer.assignment():
             if tp.topic not in topics:
                 continue
-            committed, high = consumer._committed_offset.get(tp), consumer.highwater(tp)
+            # never committed: its first offset stands for it (see ReadCommittedConsumerThread)
+            committed = consumer._committed_offset.get(tp) or getattr(consumer, "_log_start", {}).get(tp)
+            high = consumer.highwater(tp)
             if committed is None or high is None or committed >= high:
                 seen.pop(tp, None)
                 continue
@@ -129,10 +165,18 @@ def guard_stalls(app: Any, topics: set[str], after_s: float = 30.0, every_s: flo
             if known is None or known[0] != committed:
                 seen[tp] = (committed, now)
             elif now - known[1] >= after_s:
-                log.warning("%s has stood at offset %d (end %d) for %.0fs: reading it again from there",
-                            tp, committed, high, now - known[1])
                 seen[tp] = (committed, now)
                 try:
+                    first = (await consumer.earliest_offsets(tp)).get(tp)
+                    if first is not None and first > committed:
+                        # the records from the committed offset on were deleted (retention) while no
+                        # worker read them: nothing is left to wait for before the partition's start
+                        log.error("%s: offsets %d to %d were deleted before they were processed; "
+                                  "going on from %d", tp, committed, first - 1, first)
+                        consumer._committed_offset[tp] = first
+                        continue
+                    log.warning("%s has stood at offset %d (end %d) for %.0fs: reading it again from there",
+                                tp, committed, high, after_s)
                     await consumer.seek(tp, committed)
                 except Exception:
                     log.warning("could not seek %s back to %d", tp, committed, exc_info=True)
