@@ -43,8 +43,9 @@ ORDERS = 15
 class Service:
     """One `pssync` process of the flow, started and SIGKILLed by the test (its own process group)."""
 
-    def __init__(self, name: str, config: Path, workdir: Path) -> None:
+    def __init__(self, name: str, config: Path, workdir: Path, command: list[str]) -> None:
         self.name = name
+        self.command = command
         self.config = config
         self.log = workdir / f"{name}.log"
         self.proc: subprocess.Popen | None = None
@@ -62,7 +63,7 @@ class Service:
         with open(self.log, "a") as log:
             log.write(f"\n==== {time.strftime('%H:%M:%S')} start {self.starts} ====\n")
             log.flush()
-            self.proc = subprocess.Popen([sys.executable, "-m", "pssync", *SERVICES[self.name],
+            self.proc = subprocess.Popen([sys.executable, "-m", "pssync", *self.command,
                                           "--config", str(self.config)],
                                          stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.log.parent,
                                          start_new_session=True)
@@ -91,7 +92,7 @@ class Service:
         return f"---- {self.name} (starts {self.starts}, kills {self.kills}) ----\n{text[-chars:]}"
 
 
-def write_config(scratch, tmp_path: Path, stack) -> tuple[dict[str, Any], Path]:
+def write_config(scratch, tmp_path: Path, stack, workers: int) -> tuple[dict[str, Any], Path]:
     settings = scratch.settings(TABLES, extra_tables=["pssync_product_map"])
     data = settings.model_dump(mode="json")
     p = scratch.prefix
@@ -112,7 +113,8 @@ def write_config(scratch, tmp_path: Path, stack) -> tuple[dict[str, Any], Path]:
         order_mapping=str(tmp_path / "order_mapping.yaml"), rules=str(REPO / "deploy" / "rules.yaml"),
         commands_topic=f"{p}.commands.erp.sales_orders", shop_commands_topic=f"{p}.commands.shop",
         dead_letter_topic=f"{p}.streams.dead-letter", violations_topic=f"{p}.streams.violations",
-        session_timeout_s=6)      # a SIGKILLed worker's partitions come back quickly
+        session_timeout_s=6,      # a SIGKILLed worker's partitions come back quickly
+        partitions=workers)
     data["sinks"].update(acks_topic=f"{p}.erp.acks", dead_letter_topic=f"{p}.sinks.dead-letter",
                          state_database=None, batch_max_ms=50, retry_max_s=5)
     assert data["mysql"]["database"] == scratch.database
@@ -122,12 +124,15 @@ def write_config(scratch, tmp_path: Path, stack) -> tuple[dict[str, Any], Path]:
 
 
 def read_values(bootstrap: str, topic: str, timeout: float = 10) -> list[bytes]:
-    """Committed record values on partition 0 of a topic (none when the topic does not exist)."""
+    """Committed record values of every partition of a topic (none when the topic does not exist)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"crash-reader-{random.random()}",
                          "enable.auto.commit": False, "isolation.level": "read_committed",
                          "enable.partition.eof": True})
-    consumer.assign([TopicPartition(topic, 0, 0)])
+    found = consumer.list_topics(topic, timeout=10).topics.get(topic)
+    partitions = sorted(found.partitions) if found is not None and found.partitions else [0]
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
     values: list[bytes] = []
+    at_end: set[int] = set()
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -136,7 +141,9 @@ def read_values(bootstrap: str, topic: str, timeout: float = 10) -> list[bytes]:
                 continue
             if msg.error():
                 if msg.error().code() == KafkaError._PARTITION_EOF:
-                    break
+                    at_end.add(msg.partition())
+                    if at_end >= set(partitions):
+                        break
                 if msg.error().code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
                     return []
                 continue
@@ -146,7 +153,10 @@ def read_values(bootstrap: str, topic: str, timeout: float = 10) -> list[bytes]:
     return values
 
 
-def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-processor-worker", "two-processor-workers"])
+def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path, workers):
+    """With two workers the internal topics have two partitions, each worker is killed at random
+    on its own, and the other takes its partitions over meanwhile."""
     rng = random.Random()
     seed = int(os.environ.get("PSSYNC_TEST_SEED") or rng.randrange(10**6))   # set it to replay a run
     rng.seed(seed)
@@ -165,8 +175,12 @@ def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path)
                 f"reserved_quantity=0 WHERE id_product IN (6, 8) AND id_product_attribute=0")
     synclog.ensure_tables(scratch.db)
 
-    data, config = write_config(scratch, tmp_path, stack)
-    services = {name: Service(name, config, tmp_path) for name in SERVICES}
+    data, config = write_config(scratch, tmp_path, stack, workers)
+    services = {name: Service(name, config, tmp_path, SERVICES[name]) for name in SERVICES}
+    processors = ["processors"]
+    for n in range(2, workers + 1):
+        processors.append(f"processors-{n}")
+        services[processors[-1]] = Service(processors[-1], config, tmp_path, SERVICES["processors"])
     placed: list[int] = []
     kill_log: list[str] = []
 
@@ -197,7 +211,7 @@ def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path)
 
         # ---- workload with random SIGKILLs ------------------------------------------------------
         workload_s = 45.0
-        plan = (["capture"] * 2 + ["erp-capture"] + ["processors"] * 2 + ["sink-erp"] * 2 + ["sink-shop"] * 2)
+        plan = (["capture"] * 2 + ["erp-capture"] + processors * 2 + ["sink-erp"] * 2 + ["sink-shop"] * 2)
         schedule = sorted((rng.uniform(1, workload_s - 3), name) for name in plan)
         stop_killing = threading.Event()
         killer_error: list[BaseException] = []
@@ -305,7 +319,7 @@ def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path)
         ours = [(d.get("id_order"), d.get("reason")) for d in ours if d.get("id_order") in placed]
         assert not ours, f"{len(ours)} processor dead letters for the test's orders: {ours}\n{logs()}"
         kills = {name: s.kills for name, s in services.items()}
-        assert kills["processors"] >= 2 and kills["sink-erp"] >= 2 and kills["sink-shop"] >= 2, kills
+        assert all(kills[p] >= 2 for p in processors) and kills["sink-erp"] >= 2 and kills["sink-shop"] >= 2, kills
         print(f"seed {seed}; kills {kill_log}")
     finally:
         for s in services.values():
