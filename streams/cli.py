@@ -74,9 +74,10 @@ def worker(config: Optional[Path] = ConfigOpt,
     if config is not None:
         os.environ["PSSYNC_CONFIG"] = str(config)
     from streams.app import app as faust_app
-    from streams.app import decode
+    from streams.app import decode, keep_log_level
     from streams.router import Router
 
+    keep_log_level(loglevel)
     router = Router(settings, decode)
     thread = router.start()
     sys.argv = ["pssync-streams", "worker", "-l", loglevel, "--without-web"]

@@ -80,9 +80,11 @@ erp_products = state("erp-products")        # sku -> {"active", "changed_at", "v
 
 # ---- orders -> sales-order commands ---------------------------------------------------------------
 def waiting(id_order: int, partition: int, what: str | int | None) -> None:
-    """Record what an order waits for: "rows" (retried on every row that arrives in its partition),
-    the id_product of a line without SKU (retried only when that product is mapped), or nothing."""
-    if what == "rows":
+    """Record what an order waits for: "references" (a customer, address, currency or configuration
+    row: retried on every such row of its partition), the id_product of a line without SKU (retried
+    only when that product is mapped), or None: nothing, or only rows of its own (header, lines,
+    history), whose arrival tries it again anyway."""
+    if what == "references":
         pending[id_order] = partition
     elif id_order in pending:        # Faust tables' pop() raises even with a default
         del pending[id_order]
@@ -107,11 +109,11 @@ async def try_emit(id_order: int, partition: int) -> None:
     entry = orders.get(id_order)
     lines, hist = details[id_order], history[id_order]
     if entry is None or not lines or not hist:
-        waiting(id_order, partition, "rows")
+        waiting(id_order, partition, None)     # its header, a line or its history is on its way
         return
     order = entry["row"]
     if lines_incomplete(order, list(lines.values())):
-        waiting(id_order, partition, "rows")     # more lines of this order are still on their way
+        waiting(id_order, partition, None)     # more lines of this order are on their way
         return
     found = [refs.get(partition, "address", order["id_address_delivery"]),
              refs.get(partition, "address", order["id_address_invoice"]),
@@ -119,7 +121,7 @@ async def try_emit(id_order: int, partition: int) -> None:
     currencies = refs.get(partition, "currency") or {}
     configuration = refs.get(partition, "configuration") or {}
     if any(r is None for r in found) or order["id_currency"] not in currencies or not configuration:
-        waiting(id_order, partition, "rows")
+        waiting(id_order, partition, "references")
         return
     rows = OrderRows(order=order, details=list(lines.values()), history=list(hist.values()),
                      addresses=[found[0], found[1]], customer=found[2], currencies=list(currencies.values()),
@@ -127,7 +129,7 @@ async def try_emit(id_order: int, partition: int) -> None:
     try:
         command = build_command(rows, mapping, lambda p, a: refs.sku(partition, p, a), entry["gtid"] or "snapshot")
     except ConfigurationIncomplete:
-        waiting(id_order, partition, "rows")     # retried as more ps_configuration rows arrive
+        waiting(id_order, partition, "references")     # more ps_configuration rows may tell its state
         return
     except UnknownProduct as exc:
         # dead-lettered (once) with the reason, and kept waiting: the mapping row may come after the
