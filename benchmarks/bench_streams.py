@@ -156,7 +156,7 @@ def run_workers(settings: Settings, workers: int, wanted: set[int], workdir: Pat
         return ["py-spy", "record", "--format", "raw", "--threads", "--rate", "200", "--output",
                 str(profile_dir / f"worker-{workers}-{i}.txt"), "--", *worker]
 
-    procs = [subprocess.Popen(command(i), cwd=workdir, env=env,
+    procs = [subprocess.Popen(command(i), cwd=workdir, env=env, start_new_session=True,
                               stdout=open(workdir / f"worker-{workers}-{i}.log", "w"), stderr=subprocess.STDOUT)
              for i in range(workers)]
     seen: set[int] = set()
@@ -184,13 +184,18 @@ def run_workers(settings: Settings, workers: int, wanted: set[int], workdir: Pat
         consumer.close()
         watcher.close()
         for p in procs:
-            # py-spy writes its samples on SIGINT (and stops the worker it runs)
-            p.send_signal(signal.SIGINT) if profile_dir else p.terminate()
+            # the process group: py-spy and the worker it runs (py-spy writes its samples on SIGINT)
+            os.killpg(p.pid, signal.SIGINT if profile_dir else signal.SIGTERM)
         for p in procs:
             try:
                 p.wait(20)
             except subprocess.TimeoutExpired:
-                p.kill()
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
+            try:
+                os.killpg(p.pid, signal.SIGTERM)    # a worker py-spy left behind
+            except ProcessLookupError:
+                pass
     if seen < wanted:
         raise TimeoutError(f"{len(wanted - seen)} of {len(wanted)} orders had no command after {timeout:.0f}s")
     first = first if first is not None else started

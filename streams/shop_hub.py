@@ -79,30 +79,44 @@ erp_products = state("erp-products")        # sku -> {"active", "changed_at", "v
 
 
 # ---- orders -> sales-order commands ---------------------------------------------------------------
-def waiting(id_order: int, partition: int, what: str | int | None) -> None:
+def waiting(id_order: int, partition: int, what: str | list[int] | None) -> None:
     """Record what an order waits for: "references" (a customer, address, currency or configuration
-    row: retried on every such row of its partition), the id_product of a line without SKU (retried
-    only when that product is mapped), or None: nothing, or only rows of its own (header, lines,
+    row: retried on every such row of its partition), the products of its lines that have no SKU
+    (retried when one of them is mapped), or None: nothing, or only rows of its own (header, lines,
     history), whose arrival tries it again anyway."""
     if what == "references":
         pending[id_order] = partition
     elif id_order in pending:        # Faust tables' pop() raises even with a default
         del pending[id_order]
     entry = orders.get(id_order)
-    awaited = None if entry is None else entry.get("awaits")
-    product = what if isinstance(what, int) else None
-    if entry is None or awaited == product:
+    if entry is None:
         return
-    if awaited is not None:
-        key = refs.key(partition, awaited)
+    awaits = entry.get("awaits")
+    awaited = {awaits} if isinstance(awaits, int) else set(awaits or ())
+    products = set(what) if isinstance(what, list) else set()
+    if awaited == products:
+        return
+    for product in awaited - products:
+        key = refs.key(partition, product)
         if rest := [o for o in unmapped[key] if o != id_order]:
             unmapped[key] = rest
         elif key in unmapped:
             del unmapped[key]
-    if product is not None:
+    for product in products - awaited:
         key = refs.key(partition, product)
         unmapped[key] = sorted({*unmapped[key], id_order})
-    orders[id_order] = {**entry, "awaits": product}
+    orders[id_order] = {**entry, "awaits": sorted(products)}
+
+
+def sku_of_line(partition: int, id_product: int, id_attribute: int) -> tuple[str, int] | None:
+    """The SKU a line's stock counts against, and its combination (0: a product-level mapping of
+    a product with combinations, as the order mapping allows)."""
+    sku = refs.sku(partition, id_product, id_attribute)
+    if sku is not None:
+        return sku, id_attribute
+    if id_attribute and (sku := refs.sku(partition, id_product, 0)) is not None:
+        return sku, 0
+    return None
 
 
 async def try_emit(id_order: int, partition: int) -> None:
@@ -135,7 +149,9 @@ async def try_emit(id_order: int, partition: int) -> None:
         # dead-lettered (once) with the reason, and kept waiting: the mapping row may come after the
         # order (the router does not order topics), or be loaded later; then the command goes out
         await dead_letter_order(id_order, exc.reason, exc.record)
-        waiting(id_order, partition, int(exc.record["product_id"]))
+        waiting(id_order, partition, sorted({int(line["product_id"]) for line in lines.values()
+                                             if sku_of_line(partition, int(line["product_id"]),
+                                                            int(line.get("product_attribute_id") or 0)) is None}))
         return
     except Unmappable as exc:
         await dead_letter_order(id_order, exc.reason, exc.record)
@@ -201,7 +217,8 @@ async def keep_order_row(partition: int, value: bytes, table: ExactTable, id_col
 async def on_order_detail(partition: int, value: bytes, headers: Any) -> None:
     row, event = await keep_order_row(partition, value, details, "id_order_detail")
     if row is not None:
-        await stock_order_line(partition, row, event)
+        await stock_order_line(partition, row, {"op": event["op"], "ts_ms": event["source"]["ts_ms"],
+                                                "gtid": event["source"].get("gtid")})
 
 
 async def on_order_history(partition: int, value: bytes, headers: Any) -> None:
@@ -230,30 +247,48 @@ def collection_handler(table: str, key: str) -> Callable[[int, bytes, Any], Awai
 
 
 # ---- stock facts for the stock processor -------------------------------------------------------------
-async def stock_order_line(partition: int, row: dict[str, Any], event: dict[str, Any]) -> None:
+async def stock_order_line(partition: int, row: dict[str, Any], source: dict[str, Any]) -> None:
     """Every line of every order counts against stock (PrestaShop decrements at checkout), whatever
     its payment state. Snapshot rows are orders placed before capture began: the ERP's stock already
-    reflects them (its levels were taken from the shop's), so they are history, not promises."""
-    if event["op"] == "r":
+    reflects them (its levels were taken from the shop's), so they are history, not promises.
+    ``source``: the line's change event (op, ts_ms, gtid). A line whose product has no SKU (yet) is
+    kept aside and counted if the product is mapped later (its order goes to the ERP then)."""
+    if source["op"] == "r":
         return
-    attribute = int(row["product_attribute_id"])
-    sku = refs.sku(partition, row["product_id"], attribute)
-    if sku is None:
-        return            # not an ERP-managed product
-    id_order = int(row["id_order"])
+    id_order, line_id = int(row["id_order"]), str(row["id_order_detail"])
     known = order_stock[id_order]
+    aside = known.setdefault("unmapped", {})
+    found = sku_of_line(partition, int(row["product_id"]), int(row["product_attribute_id"]))
+    if found is None:
+        if aside.get(line_id) != source:
+            aside[line_id] = source
+            order_stock[id_order] = known
+        return
+    sku, attribute = found
+    was_aside = aside.pop(line_id, None) is not None
     lines = known.setdefault("lines", {})
     entry = [sku, str(row["product_quantity"]), int(row["product_id"]), attribute]
-    if lines.get(str(row["id_order_detail"])) == entry:
+    if lines.get(line_id) == entry:
+        if was_aside:
+            order_stock[id_order] = known
         return      # a later update of the line (invoice, refund...): the order is already counted
-    lines[str(row["id_order_detail"])] = entry
+    lines[line_id] = entry
     order_stock[id_order] = known
     quantity = sum((Decimal(q) for s, q, _, _ in lines.values() if s == sku), Decimal(0))
     if quantity > 0:
         await send_stock_event(int(row["product_id"]), "stock.line", id_order=id_order, sku=sku,
-                               attribute=attribute, quantity=str(quantity), placed_ms=event["source"]["ts_ms"],
+                               attribute=attribute, quantity=str(quantity), placed_ms=source["ts_ms"],
                                cancelled=bool(known.get("cancelled")),
-                               trigger=f"order-line:{event['source'].get('gtid')}:{row['id_order_detail']}")
+                               trigger=f"order-line:{source['gtid']}:{line_id}")
+
+
+async def count_lines_mapped_late(partition: int, id_order: int) -> None:
+    """Lines kept aside for want of a SKU, counted now if their product has one."""
+    aside = order_stock[id_order].get("unmapped") or {}
+    rows = details[id_order]
+    for line_id, source in sorted(aside.items()):
+        if (row := rows.get(int(line_id))) is not None:
+            await stock_order_line(partition, row, source)
 
 
 def _cancel_states(partition: int, order: dict[str, Any]) -> set[int]:
@@ -321,6 +356,7 @@ async def on_mapping(partition: int, value: bytes, headers: Any) -> None:
     await retry_pending(partition)
     for id_order in unmapped[refs.key(partition, id_product)]:
         await try_emit(id_order, partition)
+        await count_lines_mapped_late(partition, id_order)
 
 
 # ---- ERP values ----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from confluent_kafka import Producer
 from bus.registry import Registry
 from devstack.shop import Line, place_order
 from erp.base import Change, OrderStatus, Price, Product, Shipment, StockLevel
-from erp.mapping import Mapping, set_mapping
+from erp.mapping import Mapping, ensure_table, set_mapping
 from erp.topics import ErpEncoders, SnapshotPart
 from sinks import synclog
 from streams.commands import OrderAck, encode
@@ -180,3 +180,36 @@ def test_shop_stock_drift_is_corrected_when_small_and_alerted_when_large(scratch
     assert [c["quantity"] for c in fixes] == [100], (corrected, log)
     assert [(a["sku"], a["shop_quantity"], a["computed"], a["delta"]) for a in alerts] == [("demo_11", 40, 100, 60)]
     assert len([c for c in after if c["source_event_id"].startswith("reconcile:")]) == 1, "large drift corrected"
+
+
+def test_an_order_for_a_product_mapped_after_it_was_placed_counts_against_its_stock(scratch, tmp_path):
+    """The ERP level of a SKU arrives before the shop product is mapped to it, and a shop order for
+    that product is placed meanwhile (dead-lettered: unknown SKU). Once the mapping row arrives the
+    order goes to the ERP, and until the ERP acknowledges it the published stock leaves its units out."""
+    conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database))
+    ensure_table(conn)          # the mapping table exists (captured), still without product 8
+    conn.close()
+    settings, config = _settings(scratch, tmp_path)
+    feed = ErpFeed(settings)
+    topic = settings.streams.shop_commands_topic
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        worker = start_worker(config, tmp_path, "info")
+        try:
+            feed.stock("late_8", 100, dt.datetime.now(UTC))
+            id_order = place_order(scratch.stack.mysql_params(), scratch.database, "ps_", [Line(8, 0, 2)],
+                                   state_key="PS_OS_PAYMENT")
+            cap.wait_committed(scratch.gtid_seq())
+            letters = read_commands(scratch, settings.streams.dead_letter_topic, min_count=1, timeout=60)
+            assert [d for d in letters if d.get("id_order") == id_order], letters
+            _map(scratch, (8, 0, "late_8"))
+            cap.wait_committed(scratch.gtid_seq())
+            orders = read_commands(scratch, settings.streams.commands_topic, min_count=1, timeout=60)
+            stock = read_commands(scratch, topic, min_count=2, timeout=60)
+        finally:
+            stop_worker(worker)
+    log = (tmp_path / "worker.log").read_text()[-3000:]
+    assert [c["id_order"] for c in orders] == [id_order], (orders, log)
+    quantities = [c["quantity"] for c in _stock(stock, "late_8")]
+    assert quantities and quantities[-1] == 98, (quantities, log)
+    assert id_order in _stock(stock, "late_8")[-1]["known_orders"]
