@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import contextmanager
 from decimal import Decimal
+from typing import Iterator
 
 import pymysql
 import pytest
@@ -48,6 +50,18 @@ class ErpFeed:
                   SnapshotPart(f"s{self.n}", 1, 1) if snapshot else None)
 
 
+@contextmanager
+def processors_running(scratch, settings, config, tmp_path) -> Iterator[CaptureThread]:
+    """The capture (caught up with the scratch database) and a processor worker, for the block."""
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        worker = start_worker(config, tmp_path, "info")
+        try:
+            yield cap
+        finally:
+            stop_worker(worker)
+
+
 def _settings(scratch, tmp_path):
     return streams_settings(scratch, tmp_path, TABLES)
 
@@ -68,38 +82,33 @@ def test_order_racing_an_erp_snapshot_never_gives_stock_back(scratch, tmp_path):
     settings, config = _settings(scratch, tmp_path)
     feed = ErpFeed(settings)
     topic = settings.streams.shop_commands_topic
-    with CaptureThread(settings) as cap:
-        cap.wait_committed(scratch.gtid_seq())
-        worker = start_worker(config, tmp_path, "info")
-        try:
-            feed.stock("demo_11", 100, dt.datetime.now(UTC))
-            first = read_commands(scratch, topic, min_count=1, timeout=90)
-            assert [c["quantity"] for c in _stock(first, "demo_11")] == [100], first
+    with processors_running(scratch, settings, config, tmp_path) as cap:
+        feed.stock("demo_11", 100, dt.datetime.now(UTC))
+        first = read_commands(scratch, topic, min_count=1, timeout=90)
+        assert [c["quantity"] for c in _stock(first, "demo_11")] == [100], first
 
-            # The ERP measures its stock (100) ...
-            measured = dt.datetime.now(UTC)
-            time.sleep(0.2)
-            # ... a shop order for 3 commits while that snapshot is in flight ...
-            id_order = place_order(scratch.stack.mysql_params(), scratch.database, "ps_", [Line(6, 0, 3)],
-                                   state_key="PS_OS_PAYMENT")
-            cap.wait_committed(scratch.gtid_seq())
-            after_order = read_commands(scratch, topic, min_count=2, timeout=60)
-            # ... and arrives after it: it does not account for the order, so 97 stays published
-            feed.stock("demo_11", 100, measured)
-            feed.stock("demo_11", 100, dt.datetime.now(UTC))   # a newer one that still lacks it
-            time.sleep(3)
-            # the ERP sink acknowledges the order; the next ERP level includes it
-            acked = dt.datetime.now(UTC)
-            ack = OrderAck(command_id="c1", action="create", id_order=id_order, shop_reference=f"X-{id_order}",
-                           erp_order_id="S1", created=True, acked_at=acked, lines={"demo_11": Decimal(3)})
-            p = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
-            p.produce(settings.sinks.acks_topic, key=b"X", value=encode(ack))
-            p.flush(10)
-            time.sleep(0.2)
-            feed.stock("demo_11", 97, dt.datetime.now(UTC))
-            final = read_commands(scratch, topic, min_count=4, timeout=60)
-        finally:
-            stop_worker(worker)
+        # The ERP measures its stock (100) ...
+        measured = dt.datetime.now(UTC)
+        time.sleep(0.2)
+        # ... a shop order for 3 commits while that snapshot is in flight ...
+        id_order = place_order(scratch.stack.mysql_params(), scratch.database, "ps_", [Line(6, 0, 3)],
+                               state_key="PS_OS_PAYMENT")
+        cap.wait_committed(scratch.gtid_seq())
+        after_order = read_commands(scratch, topic, min_count=2, timeout=60)
+        # ... and arrives after it: it does not account for the order, so 97 stays published
+        feed.stock("demo_11", 100, measured)
+        feed.stock("demo_11", 100, dt.datetime.now(UTC))   # a newer one that still lacks it
+        time.sleep(3)
+        # the ERP sink acknowledges the order; the next ERP level includes it
+        acked = dt.datetime.now(UTC)
+        ack = OrderAck(command_id="c1", action="create", id_order=id_order, shop_reference=f"X-{id_order}",
+                       erp_order_id="S1", created=True, acked_at=acked, lines={"demo_11": Decimal(3)})
+        p = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
+        p.produce(settings.sinks.acks_topic, key=b"X", value=encode(ack))
+        p.flush(10)
+        time.sleep(0.2)
+        feed.stock("demo_11", 97, dt.datetime.now(UTC))
+        final = read_commands(scratch, topic, min_count=4, timeout=60)
     log = (tmp_path / "worker.log").read_text()[-3000:]
     assert [c["quantity"] for c in _stock(after_order, "demo_11")] == [100, 97], log
     quantities = [c["quantity"] for c in _stock(final, "demo_11")]
@@ -115,29 +124,24 @@ def test_prices_violations_echo_states_and_tracking(scratch, tmp_path):
     topic = settings.streams.shop_commands_topic
     now = dt.datetime.now(UTC)
     synclog.ensure_tables(scratch.db)
-    with CaptureThread(settings) as cap:
+    with processors_running(scratch, settings, config, tmp_path) as cap:
+        feed.send(Change("price", "demo_11", Price("demo_11", "22", Decimal("12.5"), "EUR", now), now, "22", "p1"))
+        read_commands(scratch, topic, min_count=1, timeout=90)
+        # the back office edits an ERP-owned price: violation, and the ERP value is sent again
+        scratch.sql("UPDATE ps_product SET price = 9.99 WHERE id_product = 6")
+        # our own sink writes the same column: recognised by its echo marker, not a violation
+        with scratch.db.cursor() as cur:
+            cur.execute("BEGIN")
+            synclog.mark_echo(scratch.db, "shop-db-test")
+            cur.execute("UPDATE ps_product SET price = 12.5 WHERE id_product = 6")
+            cur.execute("COMMIT")
         cap.wait_committed(scratch.gtid_seq())
-        worker = start_worker(config, tmp_path, "info")
-        try:
-            feed.send(Change("price", "demo_11", Price("demo_11", "22", Decimal("12.5"), "EUR", now), now, "22", "p1"))
-            read_commands(scratch, topic, min_count=1, timeout=90)
-            # the back office edits an ERP-owned price: violation, and the ERP value is sent again
-            scratch.sql("UPDATE ps_product SET price = 9.99 WHERE id_product = 6")
-            # our own sink writes the same column: recognised by its echo marker, not a violation
-            with scratch.db.cursor() as cur:
-                cur.execute("BEGIN")
-                synclog.mark_echo(scratch.db, "shop-db-test")
-                cur.execute("UPDATE ps_product SET price = 12.5 WHERE id_product = 6")
-                cur.execute("COMMIT")
-            cap.wait_committed(scratch.gtid_seq())
-            feed.send(Change("product", "demo_11", Product("demo_11", "22", "Mug", False, now), now, "22", "pr1"))
-            feed.send(Change("order_status", "7", OrderStatus("7", "KHWLILZLL-5", "processing", now), now, "7", "o1"))
-            feed.send(Change("shipment", "8", Shipment("8", "7", "KHWLILZLL-5", "done", "TRACK-1", "UPS", now),
-                             now, "8", "sh1"))
-            commands = read_commands(scratch, topic, min_count=6, timeout=60)
-            violations = read_commands(scratch, settings.streams.violations_topic, min_count=1, timeout=20)
-        finally:
-            stop_worker(worker)
+        feed.send(Change("product", "demo_11", Product("demo_11", "22", "Mug", False, now), now, "22", "pr1"))
+        feed.send(Change("order_status", "7", OrderStatus("7", "KHWLILZLL-5", "processing", now), now, "7", "o1"))
+        feed.send(Change("shipment", "8", Shipment("8", "7", "KHWLILZLL-5", "done", "TRACK-1", "UPS", now),
+                         now, "8", "sh1"))
+        commands = read_commands(scratch, topic, min_count=6, timeout=60)
+        violations = read_commands(scratch, settings.streams.violations_topic, min_count=1, timeout=20)
     log = (tmp_path / "worker.log").read_text()[-3000:]
     prices = [c for c in commands if c["type"] == "price"]
     # the ERP price (sent when its event arrives, or when the mapping does if that comes later),
@@ -160,21 +164,16 @@ def test_shop_stock_drift_is_corrected_when_small_and_alerted_when_large(scratch
     feed = ErpFeed(settings)
     topic = settings.streams.shop_commands_topic
     where = "WHERE id_product = 6 AND id_product_attribute = 0 AND id_shop = 1"
-    with CaptureThread(settings) as cap:
-        cap.wait_committed(scratch.gtid_seq())
-        worker = start_worker(config, tmp_path, "info")
-        try:
-            feed.stock("demo_11", 100, dt.datetime.now(UTC))
-            read_commands(scratch, topic, min_count=1, timeout=90)
-            scratch.sql(f"UPDATE ps_stock_available SET quantity = 100 {where}")   # as the sink would
-            time.sleep(2)
-            scratch.sql(f"UPDATE ps_stock_available SET quantity = 99 {where}")    # one unit lost in the shop
-            corrected = read_commands(scratch, topic, min_count=2, timeout=60)
-            scratch.sql(f"UPDATE ps_stock_available SET quantity = 40 {where}")    # far off: a person decides
-            alerts = read_commands(scratch, settings.streams.alerts_topic, min_count=1, timeout=60)
-            after = read_commands(scratch, topic, min_count=2, timeout=10)
-        finally:
-            stop_worker(worker)
+    with processors_running(scratch, settings, config, tmp_path) as cap:
+        feed.stock("demo_11", 100, dt.datetime.now(UTC))
+        read_commands(scratch, topic, min_count=1, timeout=90)
+        scratch.sql(f"UPDATE ps_stock_available SET quantity = 100 {where}")   # as the sink would
+        time.sleep(2)
+        scratch.sql(f"UPDATE ps_stock_available SET quantity = 99 {where}")    # one unit lost in the shop
+        corrected = read_commands(scratch, topic, min_count=2, timeout=60)
+        scratch.sql(f"UPDATE ps_stock_available SET quantity = 40 {where}")    # far off: a person decides
+        alerts = read_commands(scratch, settings.streams.alerts_topic, min_count=1, timeout=60)
+        after = read_commands(scratch, topic, min_count=2, timeout=10)
     log = (tmp_path / "worker.log").read_text()[-3000:]
     fixes = [c for c in corrected if c["type"] == "stock" and c["source_event_id"].startswith("reconcile:")]
     assert [c["quantity"] for c in fixes] == [100], (corrected, log)
@@ -192,22 +191,17 @@ def test_an_order_for_a_product_mapped_after_it_was_placed_counts_against_its_st
     settings, config = _settings(scratch, tmp_path)
     feed = ErpFeed(settings)
     topic = settings.streams.shop_commands_topic
-    with CaptureThread(settings) as cap:
+    with processors_running(scratch, settings, config, tmp_path) as cap:
+        feed.stock("late_8", 100, dt.datetime.now(UTC))
+        id_order = place_order(scratch.stack.mysql_params(), scratch.database, "ps_", [Line(8, 0, 2)],
+                               state_key="PS_OS_PAYMENT")
         cap.wait_committed(scratch.gtid_seq())
-        worker = start_worker(config, tmp_path, "info")
-        try:
-            feed.stock("late_8", 100, dt.datetime.now(UTC))
-            id_order = place_order(scratch.stack.mysql_params(), scratch.database, "ps_", [Line(8, 0, 2)],
-                                   state_key="PS_OS_PAYMENT")
-            cap.wait_committed(scratch.gtid_seq())
-            letters = read_commands(scratch, settings.streams.dead_letter_topic, min_count=1, timeout=60)
-            assert [d for d in letters if d.get("id_order") == id_order], letters
-            _map(scratch, (8, 0, "late_8"))
-            cap.wait_committed(scratch.gtid_seq())
-            orders = read_commands(scratch, settings.streams.commands_topic, min_count=1, timeout=60)
-            stock = read_commands(scratch, topic, min_count=2, timeout=60)
-        finally:
-            stop_worker(worker)
+        letters = read_commands(scratch, settings.streams.dead_letter_topic, min_count=1, timeout=60)
+        assert [d for d in letters if d.get("id_order") == id_order], letters
+        _map(scratch, (8, 0, "late_8"))
+        cap.wait_committed(scratch.gtid_seq())
+        orders = read_commands(scratch, settings.streams.commands_topic, min_count=1, timeout=60)
+        stock = read_commands(scratch, topic, min_count=2, timeout=60)
     log = (tmp_path / "worker.log").read_text()[-3000:]
     assert [c["id_order"] for c in orders] == [id_order], (orders, log)
     quantities = [c["quantity"] for c in _stock(stock, "late_8")]
