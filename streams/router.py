@@ -111,7 +111,10 @@ class Router:
 
     def run_once(self, consumer: Consumer, producer: Producer) -> int:
         """One batch: route, wait until Kafka has every copy, then commit the source offsets."""
-        msgs = consumer.consume(self.batch, 0.2)
+        # the first record as soon as it comes, then whatever else is already fetched (consume() with
+        # a timeout would hold a lone record for the whole timeout: 100 ms more latency on average)
+        first = consumer.poll(0.2)
+        msgs = [] if first is None else [first, *(consumer.consume(self.batch - 1, 0) if self.batch > 1 else [])]
         routed = 0
         for msg in msgs:
             if msg.error():
