@@ -67,7 +67,7 @@ orders = state("orders")                    # id_order -> {"row": ..., "gtid": .
 details = state("order-details", dict)      # id_order -> {id_order_detail: row}
 history = state("order-history", dict)      # id_order -> {id_order_history: row}
 refs = References(state("references"))
-pending = state("pending-orders")           # id_order -> partition: waiting for rows (retried on each one)
+pending = state("pending-orders")           # id_order -> partition: waiting for reference rows (retried on each)
 unmapped = state("orders-awaiting-mapping", list)  # "<partition>|<id_product>" -> [id_order]: a line of
                                             # theirs has no SKU yet; retried when that product is mapped
 emitted = state("emitted-commands", bool)   # command id -> sent
