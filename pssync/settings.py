@@ -186,6 +186,12 @@ class StreamsSettings(Section):
     session_timeout_s: float = Field(
         15, ge=6, le=300, description="A worker that stops answering for this long (crash, lost host) "
                                       "has its partitions moved to the others.")
+    order_state_days: float = Field(
+        90, ge=0, description="Days an order stays in the processors' state after the last change of its "
+                              "ps_orders row (its rows, stock lines, sent-command marks); 0 keeps every "
+                              "order for ever. A change to a forgotten order (a cancellation after this "
+                              "long) is no longer turned into a command.")
+    prune_every_s: float = Field(3600, gt=0, description="How often forgotten orders are removed.")
 
 
 class PrestashopWebserviceSettings(Section):

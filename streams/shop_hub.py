@@ -20,7 +20,7 @@ import logging
 from decimal import Decimal
 from typing import Any, Awaitable, Callable
 
-from streams.app import (ExactTable, app, commands, dead_letter_record, dead_letters, decode, guarded, hubs, is_echo,
+from streams.app import (PARTITIONS, ExactTable, app, commands, dead_letter_record, dead_letters, decode, guarded, hubs, is_echo,
                          mapping, rules, send_stock_event, send_to_hub, settings, shop_commands, state,
                          utc_now, violations_out, _plain)
 from streams.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, TrackingCommand,
@@ -28,7 +28,9 @@ from streams.commands import (BadCommand, OrderStateCommand, PriceCommand, Produ
 
 Command = PriceCommand | ProductCommand | OrderStateCommand | TrackingCommand
 from streams.orders import ConfigurationIncomplete, OrderRows, UnknownProduct, Unmappable, build_command, lines_incomplete, resolve_configuration
-from streams.routes import KIND_HEADER, PRODUCT_TABLES, header, kind_of, sku_key
+from streams.retention import stale_orders
+from streams.router import partition_for
+from streams.routes import KIND_HEADER, PRODUCT_TABLES, header, kind_of, order_key, sku_key
 from streams.shop_commands import price_command, product_command, state_command, tracking_command
 
 log = logging.getLogger(__name__)
@@ -166,7 +168,7 @@ async def try_emit(id_order: int, partition: int) -> None:
     if command is None or emitted[str(command.command_id)]:
         return
     await commands.send(key=str(command.command_id).encode(), value=encode_sales_order(command))
-    emitted[str(command.command_id)] = True
+    mark_sent(id_order, str(command.command_id))
     log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
 
 
@@ -177,7 +179,16 @@ async def dead_letter_order(id_order: int, reason: str, record: Any) -> None:
     await dead_letters.send(key=str(id_order).encode(), value=json.dumps(
         {"id_order": id_order, "reason": reason, "record": record}, default=_plain).encode(),
         headers={"__connect.errors.exception.message": reason.encode()})
+    mark_sent(id_order, key)
+
+
+def mark_sent(id_order: int, key: str) -> None:
+    """A command or dead letter is out: never again for the same key (kept with the order, so that
+    the mark is forgotten with it)."""
     emitted[key] = True
+    entry = orders.get(id_order)
+    if entry is not None:
+        orders[id_order] = {**entry, "sent": sorted({*entry.get("sent", ()), key})}
 
 
 async def retry_pending(partition: int) -> None:
@@ -196,7 +207,7 @@ async def on_order(partition: int, value: bytes, headers: Any) -> None:
     if row is None:
         return
     known = orders.get(row["id_order"])
-    orders[row["id_order"]] = {**(known or {}), "row": row,
+    orders[row["id_order"]] = {**(known or {}), "row": row, "ts_ms": event["source"]["ts_ms"],
                                "gtid": (known or {}).get("gtid") or event["source"].get("gtid")}
     await try_emit(row["id_order"], partition)
     await stock_order_state(partition, row, event)
@@ -513,6 +524,48 @@ async def on_erp_shipment(partition: int, value: bytes, headers: Any) -> None:
             await send_shop_command(command)
 
 
+# ---- retention: orders unchanged for streams.order_state_days are forgotten --------------------------------
+async def on_prune(partition: int, value: bytes, headers: Any) -> None:
+    """Forget this partition's orders last changed before the cutoff: their rows, stock lines,
+    waiting marks and sent-command marks (tombstones in the changelogs, so recovery forgets them
+    too). Only keys of this partition: a table change goes to the partition being processed."""
+    cutoff_ms = int(json.loads(value)["cutoff_ms"])
+    forget, unstamped = stale_orders(orders.items(), cutoff_ms,
+                                     lambda id_order: partition_for(order_key(id_order), PARTITIONS) == partition)
+    for id_order in unstamped:
+        orders[id_order] = {**orders.get(id_order), "ts_ms": utc_ms_now()}
+    for id_order in forget:
+        waiting(id_order, partition, None)
+        for key in orders.get(id_order).get("sent", ()):
+            if key in emitted:
+                del emitted[key]
+        for table in (orders, details, history, order_stock):
+            if id_order in table:
+                del table[id_order]
+    if forget:
+        log.info("partition %d: forgot %d order(s) unchanged since %s", partition, len(forget),
+                 dt.datetime.fromtimestamp(cutoff_ms / 1000, dt.timezone.utc).isoformat())
+
+
+def utc_ms_now() -> int:
+    return int(utc_now().timestamp() * 1000)
+
+
+@app.timer(interval=sconf.prune_every_s)
+async def prune_orders() -> None:
+    """Faust lets only stream processing write tables: ask each partition this worker holds."""
+    if not sconf.order_state_days:
+        return
+    cutoff_ms = utc_ms_now() - int(sconf.order_state_days * 86_400_000)
+    topic = hubs["shop"].get_topic_name()
+    try:
+        for partition in sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topic):
+            await hubs["shop"].send(key=b"*", value=json.dumps({"cutoff_ms": cutoff_ms}).encode(),
+                                    partition=partition, headers={KIND_HEADER: b"prune"})
+    except Exception:   # a timer must never take the worker down (a rebalance, say): the next run asks again
+        log.exception("could not ask for forgotten orders to be removed")
+
+
 HANDLERS: dict[str, Callable[[int, bytes, Any], Awaitable[None]]] = {
     "orders": on_order,
     "order_detail": on_order_detail,
@@ -529,6 +582,7 @@ HANDLERS: dict[str, Callable[[int, bytes, Any], Awaitable[None]]] = {
     "erp.shipment": on_erp_shipment,
     "acks": on_ack,
     "reassert": on_reassert,
+    "prune": on_prune,
     **{table: product_row_handler(table) for table in PRODUCT_TABLES},
 }
 

@@ -179,3 +179,36 @@ def test_back_office_edit_of_an_erp_owned_price_is_a_violation_not_a_change(scra
             stop_worker(worker)
     assert [(v["table"], v["column"], v["before"], v["after"], v["owner"], v["key"]["id_product"])
             for v in found] == [("ps_product", "price", "11.900000", "25.000000", "erp", 6)]
+
+
+def test_orders_unchanged_for_the_retention_period_are_forgotten_and_new_ones_still_go_out(scratch, tmp_path):
+    conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database))
+    set_mapping(conn, Mapping("tryton", 6, 0, "demo_11", "22", "manual"))
+    conn.close()
+    settings, config = streams_settings(scratch, tmp_path)
+    settings.streams.order_state_days = 3 / 86_400          # three seconds
+    settings.streams.prune_every_s = 1
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+    log = tmp_path / "worker.log"
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        worker = start_worker(config, tmp_path, "info")
+        try:
+            first = place_order(scratch.stack.mysql_params(), scratch.database, "ps_", [Line(6, 0, 1)],
+                                state_key="PS_OS_PAYMENT")
+            cap.wait_committed(scratch.gtid_seq())
+            assert [c["id_order"] for c in read_commands(scratch, settings.streams.commands_topic, 1, 90)
+                    if c["id_order"] == first] == [first]
+            deadline = time.monotonic() + 60
+            while "forgot" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert "forgot" in log.read_text(), log.read_text()[-3000:]
+            # the references (customer, addresses, configuration, mapping) are kept: a new order goes out
+            second = place_order(scratch.stack.mysql_params(), scratch.database, "ps_", [Line(6, 0, 2)],
+                                 state_key="PS_OS_PAYMENT")
+            cap.wait_committed(scratch.gtid_seq())
+            found = read_commands(scratch, settings.streams.commands_topic, 2, 60)
+        finally:
+            stop_worker(worker)
+    assert sorted(c["id_order"] for c in found if c["id_order"] in (first, second)) == [first, second], \
+        log.read_text()[-3000:]
