@@ -426,18 +426,28 @@ def _lines(order: Row, details: Sequence[Row], sku_for: SkuLookup, money: Callab
     return tuple(lines), shipping
 
 
+def line_sku(sku_for: SkuLookup, id_product: int, id_attribute: int) -> tuple[str, int] | None:
+    """The SKU of a line's product/combination and the combination it is mapped at: the
+    combination's own mapping, else a deliberate product-level mapping (combination 0)."""
+    sku = sku_for(id_product, id_attribute)
+    if sku:
+        return sku, id_attribute
+    if id_attribute and (sku := sku_for(id_product, 0)):
+        return sku, 0
+    return None
+
+
 def _product_line(detail: Row, sku_for: SkuLookup, money: Callable[[Decimal], Decimal],
                   ctx: Mapping[str, Any]) -> CommandLine:
     id_product = _int(detail, "product_id")
     id_attribute = int(detail.get("product_attribute_id") or 0)
     where = {**ctx, "id_order_detail": _int(detail, "id_order_detail"),
              "product_id": id_product, "product_attribute_id": id_attribute}
-    sku = sku_for(id_product, id_attribute)
-    if sku is None and id_attribute:
-        sku = sku_for(id_product, 0)   # a deliberate product-level mapping of a product with combinations
-    if not sku:
+    found = line_sku(sku_for, id_product, id_attribute)
+    if found is None:
         tried = f"({id_product}, {id_attribute})" + (f" nor ({id_product}, 0)" if id_attribute else "")
         raise UnknownProduct(f"no ERP SKU mapped for product/combination {tried}", where)
+    sku = found[0]
     quantity = Decimal(_int(detail, "product_quantity"))
     if quantity <= 0:
         raise Unmappable(f"line has quantity {quantity}", where)

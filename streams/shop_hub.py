@@ -27,7 +27,7 @@ from streams.commands import (BadCommand, OrderStateCommand, PriceCommand, Produ
                               decode_ack, encode, encode_sales_order)
 
 Command = PriceCommand | ProductCommand | OrderStateCommand | TrackingCommand
-from streams.orders import ConfigurationIncomplete, OrderRows, UnknownProduct, Unmappable, build_command, lines_incomplete, resolve_configuration
+from streams.orders import ConfigurationIncomplete, OrderRows, UnknownProduct, Unmappable, build_command, line_sku, lines_incomplete, resolve_configuration
 from streams.retention import stale_orders
 from streams.router import partition_for
 from streams.routes import KIND_HEADER, PRODUCT_TABLES, header, kind_of, order_key, sku_key
@@ -111,14 +111,8 @@ def waiting(id_order: int, partition: int, what: str | list[int] | None) -> None
 
 
 def sku_of_line(partition: int, id_product: int, id_attribute: int) -> tuple[str, int] | None:
-    """The SKU a line's stock counts against, and its combination (0: a product-level mapping of
-    a product with combinations, as the order mapping allows)."""
-    sku = refs.sku(partition, id_product, id_attribute)
-    if sku is not None:
-        return sku, id_attribute
-    if id_attribute and (sku := refs.sku(partition, id_product, 0)) is not None:
-        return sku, 0
-    return None
+    """The SKU a line counts against, and its combination (see streams.orders.line_sku)."""
+    return line_sku(lambda p, a: refs.sku(partition, p, a), id_product, id_attribute)
 
 
 async def try_emit(id_order: int, partition: int) -> None:

@@ -426,3 +426,14 @@ def test_an_order_waits_while_the_configuration_may_still_hold_its_state():
     with pytest.raises(ConfigurationIncomplete):
         build_command(order_rows(1, order=order, history=history, configuration=partial), mapping(),
                       catalogue_sku, GTID)
+
+
+def test_a_line_takes_its_combinations_sku_else_a_product_level_one():
+    from streams.orders import line_sku
+
+    skus = {(6, 0): "P6", (7, 3): "C7-3", (7, 0): "P7"}
+    lookup = lambda p, a: skus.get((p, a))  # noqa: E731
+    assert line_sku(lookup, 7, 3) == ("C7-3", 3)
+    assert line_sku(lookup, 6, 2) == ("P6", 0)
+    assert line_sku(lookup, 6, 0) == ("P6", 0)
+    assert line_sku(lookup, 8, 1) is None
