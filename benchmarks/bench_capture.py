@@ -56,12 +56,12 @@ for _path in (REPO / "deploy", REPO):
 
 import pymysql  # noqa: E402
 
-import devstack  # noqa: E402
-from cdc import database  # noqa: E402
-from cdc.binlog import BinlogReader, Idle, Rows, Transaction  # noqa: E402
-from cdc.capture import TxnProgress  # noqa: E402
-from cdc.capture import Capture  # noqa: E402
-from cdc.offsets import SourceOffset  # noqa: E402
+from pssync import devstack  # noqa: E402
+from pssync.cdc import database  # noqa: E402
+from pssync.cdc.binlog import BinlogReader, Idle, Rows, Transaction  # noqa: E402
+from pssync.cdc.capture import TxnProgress  # noqa: E402
+from pssync.cdc.capture import Capture  # noqa: E402
+from pssync.cdc.offsets import SourceOffset  # noqa: E402
 from pssync.settings import Settings  # noqa: E402
 
 PASSES = ("parse", "convert", "encode", "full")
@@ -693,7 +693,7 @@ def main() -> None:
     print(f"bench_capture {dt.datetime.now().isoformat(timespec='seconds')} on {platform.node()}: "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    import cdc
+    from pssync import cdc
 
     print(f"code under test: {Path(cdc.__file__).resolve().parent.parent}")
     print(f"capture settings: batch_max_events={args.batch_max_events} batch_max_ms={args.batch_max_ms}; "

@@ -65,9 +65,9 @@ import pymysql  # noqa: E402
 import pymysql.cursors  # noqa: E402
 import yaml  # noqa: E402
 
-from devstack import erp_actions, pipeline  # noqa: E402
-from devstack.settings import StackSettings  # noqa: E402
-from devstack.shop import Line, place_order  # noqa: E402
+from pssync.devstack import erp_actions, pipeline  # noqa: E402
+from pssync.devstack.settings import StackSettings  # noqa: E402
+from pssync.devstack.shop import Line, place_order  # noqa: E402
 
 PREFIX = "ps_"
 UTC = dt.timezone.utc

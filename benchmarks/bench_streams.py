@@ -53,12 +53,12 @@ import yaml  # noqa: E402
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
-import devstack  # noqa: E402
-from cdc.capture import Capture  # noqa: E402
-from devstack.shop import Line, place_order  # noqa: E402
-from erp.mapping import Mapping, set_mapping  # noqa: E402
+from pssync import devstack  # noqa: E402
+from pssync.cdc.capture import Capture  # noqa: E402
+from pssync.devstack.shop import Line, place_order  # noqa: E402
+from pssync.erp.mapping import Mapping, set_mapping  # noqa: E402
 from pssync.settings import Settings  # noqa: E402
-from streams.routes import app_id, hub_topic_name  # noqa: E402
+from pssync.streams.routes import app_id, hub_topic_name  # noqa: E402
 
 TABLES = ["orders", "order_detail", "order_history", "customer", "address", "currency", "configuration"]
 MAPPED = {6: "bench-6", 8: "bench-8"}

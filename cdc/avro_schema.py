@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cdc.columns import Column, Kind, TableDef
+from pssync.cdc.columns import Column, Kind, TableDef
 
 SOURCE_SCHEMA: dict[str, Any] = {
     "type": "record",

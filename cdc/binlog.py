@@ -17,9 +17,9 @@ from pymysqlreplication.event import (
 )
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
-from cdc import binlog_speedups
-from cdc.columns import TableDef, table_from_binlog
-from cdc.errors import DisplacedByAnotherReader, MissingPrivileges, PositionPurged, SourceMisconfigured
+from pssync.cdc import binlog_speedups
+from pssync.cdc.columns import TableDef, table_from_binlog
+from pssync.cdc.errors import DisplacedByAnotherReader, MissingPrivileges, PositionPurged, SourceMisconfigured
 
 log = logging.getLogger(__name__)
 

@@ -14,19 +14,19 @@ from confluent_kafka import KafkaException, Producer
 from prometheus_client import Counter, Gauge, Histogram
 from tqdm import tqdm
 
-from bus.kafka import Fenced, ensure_topics, is_fatal_fencing, transactional_producer
-from bus.avro import AvroEncoder
-from bus.registry import Registry
-from cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCHEMA
-from cdc import database
-from cdc.binlog import BinlogReader, Idle, Rows, Transaction
-from cdc.columns import TableDef
-from cdc.errors import CaptureError
-from cdc.events import SourceInfo, TableCodec, topic_for
-from cdc.offsets import AdhocSnapshot, OffsetStore, SourceOffset
-from cdc.row_values import BadValue
-from cdc.signals import SignalReader, signals_topic
-from cdc.snapshot import ConsistentSnapshot
+from pssync.bus.kafka import Fenced, ensure_topics, is_fatal_fencing, transactional_producer
+from pssync.bus.avro import AvroEncoder
+from pssync.bus.registry import Registry
+from pssync.cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCHEMA
+from pssync.cdc import database
+from pssync.cdc.binlog import BinlogReader, Idle, Rows, Transaction
+from pssync.cdc.columns import TableDef
+from pssync.cdc.errors import CaptureError
+from pssync.cdc.events import SourceInfo, TableCodec, topic_for
+from pssync.cdc.offsets import AdhocSnapshot, OffsetStore, SourceOffset
+from pssync.cdc.row_values import BadValue
+from pssync.cdc.signals import SignalReader, signals_topic
+from pssync.cdc.snapshot import ConsistentSnapshot
 from pssync.settings import Settings
 
 log = logging.getLogger(__name__)

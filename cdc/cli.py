@@ -10,11 +10,11 @@ from typing import Optional
 
 import typer
 
-from bus.kafka import BrokerUnavailable, Fenced
-from bus.registry import RegistryError
-from cdc.errors import CaptureError
-from cdc.offsets import OffsetStore
-from cdc.status import capture_status
+from pssync.bus.kafka import BrokerUnavailable, Fenced
+from pssync.bus.registry import RegistryError
+from pssync.cdc.errors import CaptureError
+from pssync.cdc.offsets import OffsetStore
+from pssync.cdc.status import capture_status
 from pssync.console import ConfigOpt, fail, settings_or_exit
 
 app = typer.Typer(no_args_is_help=True)
@@ -31,7 +31,7 @@ def run(config: Optional[Path] = ConfigOpt,
         resnapshot: bool = typer.Option(False, help="Take a new initial snapshot and stream from it "
                                         "(after the binlog at the stored position was purged).")) -> None:
     """Snapshot (first run) then stream the binlog into Kafka, until SIGTERM/SIGINT."""
-    from cdc.capture import Capture
+    from pssync.cdc.capture import Capture
 
     settings = settings_or_exit(config)
     if metrics_port:
@@ -64,7 +64,7 @@ def snapshot(table: list[str] = typer.Option(..., "--table", "-t", help="Unprefi
     reads the tables in chunks while it keeps streaming, and emits each chunk at the binlog
     position it was read at, so no change is reordered or lost.
     """
-    from cdc.signals import request_snapshot
+    from pssync.cdc.signals import request_snapshot
 
     settings = settings_or_exit(config)
     unknown = [t for t in table if t not in settings.capture.tables]
@@ -101,7 +101,7 @@ def tail(table: Optional[list[str]] = typer.Option(None, "--table", "-t", help="
          idle_timeout: Optional[float] = typer.Option(None, help="Stop after this many seconds without events."),
          config: Optional[Path] = ConfigOpt) -> None:
     """Print committed change events as JSON lines, decoded through the schema registry."""
-    from cdc.tail import tail as tail_events, to_line
+    from pssync.cdc.tail import tail as tail_events, to_line
 
     settings = settings_or_exit(config)
     for event in tail_events(settings, table or settings.capture.tables, from_beginning, idle_timeout):

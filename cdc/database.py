@@ -9,8 +9,8 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
-from cdc.columns import TableDef, column_from_catalogue
-from cdc.errors import CaptureError, MissingPrivileges, SourceMisconfigured
+from pssync.cdc.columns import TableDef, column_from_catalogue
+from pssync.cdc.errors import CaptureError, MissingPrivileges, SourceMisconfigured
 from pssync.settings import MySQLSettings
 
 REQUIRED_SERVER_SETTINGS = {

@@ -5,11 +5,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bus.avro import AvroEncoder
-from bus.registry import Registry
-from cdc.avro_schema import TRANSACTION_SCHEMA, avro_namespace, key_schema, value_schema
-from cdc.columns import TableDef
-from cdc.row_values import RowConverter
+from pssync.bus.avro import AvroEncoder
+from pssync.bus.registry import Registry
+from pssync.cdc.avro_schema import TRANSACTION_SCHEMA, avro_namespace, key_schema, value_schema
+from pssync.cdc.columns import TableDef
+from pssync.cdc.row_values import RowConverter
 
 CONNECTOR = "mysql"
 VERSION = "pssync-0.1.0"

@@ -6,7 +6,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, replace
 
-from bus.kafka import read_compacted
+from pssync.bus.kafka import read_compacted
 from pssync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from decimal import Context, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cdc.columns import Column, Kind, TableDef
+from pssync.cdc.columns import Column, Kind, TableDef
 
 Converter = Callable[[Any], Any]
 Row = dict[str, Any]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Producer, TopicPartition
 
-from bus.kafka import ensure_topics, read_committed_consumer
+from pssync.bus.kafka import ensure_topics, read_committed_consumer
 from pssync.settings import Settings
 
 

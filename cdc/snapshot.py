@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from cdc.database import connect
-from cdc.errors import CaptureError
+from pssync.cdc.database import connect
+from pssync.cdc.errors import CaptureError
 from pssync.settings import MySQLSettings
 
 

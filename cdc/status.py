@@ -4,10 +4,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bus.kafka import ensure_topics
-from cdc import database
-from cdc.binlog import parse_position
-from cdc.offsets import OffsetStore
+from pssync.bus.kafka import ensure_topics
+from pssync.cdc import database
+from pssync.cdc.binlog import parse_position
+from pssync.cdc.offsets import OffsetStore
 from pssync.settings import Settings
 
 

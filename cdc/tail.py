@@ -13,10 +13,10 @@ from confluent_kafka import KafkaError
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from bus.kafka import read_committed_consumer
-from bus.registry import registry_client
-from cdc import database
-from cdc.events import topic_for
+from pssync.bus.kafka import read_committed_consumer
+from pssync.bus.registry import registry_client
+from pssync.cdc import database
+from pssync.cdc.events import topic_for
 from pssync.settings import Settings
 
 

@@ -10,9 +10,9 @@ from typing import Optional
 
 import typer
 
-from bus.kafka import BrokerUnavailable, Fenced
-from bus.registry import RegistryError
-from erp.errors import ErpError
+from pssync.bus.kafka import BrokerUnavailable, Fenced
+from pssync.bus.registry import RegistryError
+from pssync.erp.errors import ErpError
 from pssync.console import ConfigOpt, fail, settings_or_exit
 from pssync.settings import ConfigError, Settings
 
@@ -26,7 +26,7 @@ FAILURES = (ConfigError, ErpError, BrokerUnavailable, RegistryError, Fenced)
 
 
 def _adapter(settings: Settings):
-    from erp.registry import build_adapter
+    from pssync.erp.registry import build_adapter
 
     return build_adapter(settings.erp.kind, settings.erp.options())
 
@@ -34,7 +34,7 @@ def _adapter(settings: Settings):
 @app.command()
 def poll(config: Optional[Path] = ConfigOpt) -> None:
     """Capture the ERP's changes into the erp.* topics until SIGTERM/SIGINT."""
-    from erp.poller import ErpPoller
+    from pssync.erp.poller import ErpPoller
 
     settings = settings_or_exit(config)
     stop = threading.Event()
@@ -54,7 +54,7 @@ def poll(config: Optional[Path] = ConfigOpt) -> None:
 @app.command("snapshot-stock")
 def snapshot_stock(config: Optional[Path] = ConfigOpt) -> None:
     """Publish a full stock snapshot (self-correcting downstream)."""
-    from erp.poller import ErpPoller
+    from pssync.erp.poller import ErpPoller
 
     settings = settings_or_exit(config)
     poller = None
@@ -72,7 +72,7 @@ def snapshot_stock(config: Optional[Path] = ConfigOpt) -> None:
 @app.command()
 def webhook(config: Optional[Path] = ConfigOpt) -> None:
     """Serve the webhook receiver for ERPs that push (settings: erp.webhook)."""
-    from erp.webhook import serve
+    from pssync.erp.webhook import serve
 
     settings = settings_or_exit(config)
     if settings.erp.webhook is None:
@@ -88,8 +88,8 @@ def tail(kind: Optional[list[str]] = typer.Option(None, "--kind", "-k",
          idle_timeout: Optional[float] = typer.Option(None, help="Stop after this many idle seconds."),
          config: Optional[Path] = ConfigOpt) -> None:
     """Print committed ERP events as JSON lines, decoded through the schema registry."""
-    from cdc.tail import tail_topics, to_line
-    from erp.topics import TOPICS, topic_name
+    from pssync.cdc.tail import tail_topics, to_line
+    from pssync.erp.topics import TOPICS, topic_name
 
     settings = settings_or_exit(config)
     kinds = kind or list(TOPICS)
@@ -104,8 +104,8 @@ def tail(kind: Optional[list[str]] = typer.Option(None, "--kind", "-k",
 @mapping_app.command("load")
 def mapping_load(config: Optional[Path] = ConfigOpt) -> None:
     """Map every ERP SKU that names exactly one shop product or combination; report the rest."""
-    from cdc.database import connect
-    from erp.mapping import ErpItem, load_from_catalogue
+    from pssync.cdc.database import connect
+    from pssync.erp.mapping import ErpItem, load_from_catalogue
 
     settings = settings_or_exit(config)
     try:
@@ -137,8 +137,8 @@ def mapping_set(id_product: int = typer.Option(...), id_product_attribute: int =
                 sku: str = typer.Option(...), erp_product_id: str = typer.Option(...),
                 config: Optional[Path] = ConfigOpt) -> None:
     """Map one shop product/combination to an ERP SKU by hand (kept across catalogue loads)."""
-    from cdc.database import connect
-    from erp.mapping import Mapping, set_mapping
+    from pssync.cdc.database import connect
+    from pssync.erp.mapping import Mapping, set_mapping
 
     settings = settings_or_exit(config)
     conn = connect(settings.mysql)
@@ -153,8 +153,8 @@ def mapping_show(config: Optional[Path] = ConfigOpt,
     """List the mapping table."""
     from dataclasses import asdict
 
-    from cdc.database import connect
-    from erp.mapping import all_mappings
+    from pssync.cdc.database import connect
+    from pssync.erp.mapping import all_mappings
 
     settings = settings_or_exit(config)
     conn = connect(settings.mysql)

@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from erp.base import (Change, ChangeKind, OrderStatus, Price, Product, SalesOrder,
+from pssync.erp.base import (Change, ChangeKind, OrderStatus, Price, Product, SalesOrder,
                       SalesOrderResult, Shipment, StockLevel, StockPage)
-from erp.errors import NotFound, PermanentErpError, UnknownProduct
-from erp.http import ClientCredentials, ErpHttp, default_message
-from erp.retry import RetryPolicy, with_retries
+from pssync.erp.errors import NotFound, PermanentErpError, UnknownProduct
+from pssync.erp.http import ClientCredentials, ErpHttp, default_message
+from pssync.erp.retry import RetryPolicy, with_retries
 
 ERP = "oracle_fusion"
 ID_WIDTH = 20

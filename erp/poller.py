@@ -17,11 +17,11 @@ from collections.abc import Callable
 from confluent_kafka import KafkaException, Producer
 from prometheus_client import Counter
 
-from bus.kafka import Fenced, ensure_topics, is_fatal_fencing, read_compacted, transactional_producer
-from bus.registry import Registry
-from erp.base import Change, ChangeKind, Cursor, ErpAdapter
-from erp.errors import TransientErpError
-from erp.topics import TOPICS, ErpEncoders, SnapshotPart, topic_name
+from pssync.bus.kafka import Fenced, ensure_topics, is_fatal_fencing, read_compacted, transactional_producer
+from pssync.bus.registry import Registry
+from pssync.erp.base import Change, ChangeKind, Cursor, ErpAdapter
+from pssync.erp.errors import TransientErpError
+from pssync.erp.topics import TOPICS, ErpEncoders, SnapshotPart, topic_name
 from pssync.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -7,16 +7,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from erp.base import ErpAdapter
+from pssync.erp.base import ErpAdapter
 from pssync.settings import ConfigError
 
 # name -> "module:AdapterClass"; each adapter class has a ``Settings`` pydantic model and is
 # constructed as AdapterClass(settings)
 ADAPTERS: dict[str, str] = {
-    "tryton": "erp.tryton:TrytonAdapter",
-    "oracle_fusion": "erp.oracle_fusion:OracleFusionAdapter",
-    "infor": "erp.infor:InforAdapter",
-    "rest": "erp.rest:RestAdapter",
+    "tryton": "pssync.erp.tryton:TrytonAdapter",
+    "oracle_fusion": "pssync.erp.oracle_fusion:OracleFusionAdapter",
+    "infor": "pssync.erp.infor:InforAdapter",
+    "rest": "pssync.erp.rest:RestAdapter",
 }
 
 

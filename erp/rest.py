@@ -20,11 +20,11 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from erp.base import (CHANGE_KINDS, Change, ChangeKind, OrderStatus, Price, Product, Record,
+from pssync.erp.base import (CHANGE_KINDS, Change, ChangeKind, OrderStatus, Price, Product, Record,
                       SalesOrder, SalesOrderResult, Shipment, StockLevel, StockPage)
-from erp.errors import NotFound, PermanentErpError, UnknownProduct
-from erp.http import ClientCredentials, ErpHttp, default_message
-from erp.retry import RetryPolicy, with_retries
+from pssync.erp.errors import NotFound, PermanentErpError, UnknownProduct
+from pssync.erp.http import ClientCredentials, ErpHttp, default_message
+from pssync.erp.retry import RetryPolicy, with_retries
 
 ID_WIDTH = 20
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

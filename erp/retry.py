@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from erp.errors import TransientErpError
+from pssync.erp.errors import TransientErpError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

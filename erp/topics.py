@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import schemas
-from bus.avro import AvroEncoder
-from bus.registry import Registry
-from erp.base import Change, ChangeKind, OrderStatus, Price, Product, Shipment, StockLevel
+from pssync import schemas
+from pssync.bus.avro import AvroEncoder
+from pssync.bus.registry import Registry
+from pssync.erp.base import Change, ChangeKind, OrderStatus, Price, Product, Shipment, StockLevel
 
 TOPICS: dict[ChangeKind, str] = {
     "stock": "erp.stock",

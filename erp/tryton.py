@@ -16,11 +16,11 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from erp.base import (Address, Change, ChangeKind, Customer, OrderStatus, Price, Product,
+from pssync.erp.base import (Address, Change, ChangeKind, Customer, OrderStatus, Price, Product,
                       SalesOrder, SalesOrderResult, Shipment, StockLevel, StockPage)
-from erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
-from erp.http import parse_retry_after
-from erp.retry import RetryPolicy, with_retries
+from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
+from pssync.erp.http import parse_retry_after
+from pssync.erp.retry import RetryPolicy, with_retries
 
 UTC = dt.timezone.utc
 _ids = itertools.count(1)

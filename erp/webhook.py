@@ -20,9 +20,9 @@ from aiohttp import web
 from confluent_kafka import KafkaError, Producer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bus.registry import Registry
-from erp.base import Change, ChangeKind, OrderStatus, Price, Product, Shipment, StockLevel
-from erp.topics import ErpEncoders
+from pssync.bus.registry import Registry
+from pssync.erp.base import Change, ChangeKind, OrderStatus, Price, Product, Shipment, StockLevel
+from pssync.erp.topics import ErpEncoders
 from pssync.settings import Settings, WebhookSettings
 
 log = logging.getLogger(__name__)

@@ -6,12 +6,12 @@ import os
 
 import typer
 
-from cdc.cli import app as cdc_app
-from devstack.cli import app as stack_app
-from devstack.cli import services_app
-from erp.cli import app as erp_app
-from sinks.cli import app as sinks_app
-from streams.cli import app as streams_app
+from pssync.cdc.cli import app as cdc_app
+from pssync.devstack.cli import app as stack_app
+from pssync.devstack.cli import services_app
+from pssync.erp.cli import app as erp_app
+from pssync.sinks.cli import app as sinks_app
+from pssync.streams.cli import app as streams_app
 
 app = typer.Typer(no_args_is_help=True, help="PrestaShop <-> ERP change-data-capture and sync.")
 app.add_typer(stack_app, name="stack", help="The embedded local stack (Kafka, registry, MariaDB).")

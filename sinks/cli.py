@@ -22,7 +22,7 @@ SINKS = ("shop", "erp")
 def state_connection(settings: Settings):
     """The database holding the sync log, effects and offsets (sinks.state_database, default the
     shop database: the shop sink's writes and its offsets then commit together)."""
-    from cdc.database import connect
+    from pssync.cdc.database import connect
 
     return lambda: connect(settings.mysql, database=settings.sinks.state_database)
 
@@ -30,13 +30,13 @@ def state_connection(settings: Settings):
 def build_applier(settings: Settings, which: str):
     if which == "shop":
         if settings.sinks.prestashop_mode == "webservice":
-            from sinks.prestashop_ws import PrestashopWebserviceApplier
+            from pssync.sinks.prestashop_ws import PrestashopWebserviceApplier
             return PrestashopWebserviceApplier(settings)
-        from sinks.prestashop_db import PrestashopDbApplier
+        from pssync.sinks.prestashop_db import PrestashopDbApplier
         return PrestashopDbApplier(settings)
     if which == "erp":
-        from erp.registry import build_adapter
-        from sinks.erp import ErpApplier
+        from pssync.erp.registry import build_adapter
+        from pssync.sinks.erp import ErpApplier
         return ErpApplier(settings, build_adapter(settings.erp.kind, settings.erp.options()))
     raise typer.BadParameter(f"unknown sink {which!r}; choose one of {', '.join(SINKS)}")
 
@@ -49,7 +49,7 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _run(which: str, config: Optional[Path]) -> None:
-    from sinks.runner import SinkRunner, SinkStopped
+    from pssync.sinks.runner import SinkRunner, SinkStopped
 
     settings = settings_or_exit(config)
     stop = _stop_on_signals()
@@ -101,7 +101,7 @@ def show_log(config: Optional[Path] = ConfigOpt,
              limit: int = typer.Option(50),
              as_json: bool = typer.Option(False, "--json")) -> None:
     """What was sent where, and when: the sync log, newest first."""
-    from sinks import synclog
+    from pssync.sinks import synclog
 
     settings = settings_or_exit(config)
     conn = state_connection(settings)()
@@ -132,13 +132,13 @@ def _dlq_topic(settings: Settings, topic: str | None) -> str:
     if topic == "streams":
         return settings.streams.dead_letter_topic
     if topic == "cdc":
-        from cdc.capture import dead_letter_topic
+        from pssync.cdc.capture import dead_letter_topic
         return dead_letter_topic(settings)
     return topic
 
 
 def _time_option(value: str | None, name: str) -> dt.datetime | None:
-    from sinks.replay import parse_time
+    from pssync.sinks.replay import parse_time
 
     if value is None:
         return None
@@ -178,7 +178,7 @@ def dead_letters(config: Optional[Path] = ConfigOpt,
     sink, the reason, the key and the start of the value."""
     from confluent_kafka import KafkaException
 
-    from sinks import replay
+    from pssync.sinks import replay
 
     settings = settings_or_exit(config)
     name = _dlq_topic(settings, topic)
@@ -220,7 +220,7 @@ def replay(config: Optional[Path] = ConfigOpt,
     rows) are refused."""
     from confluent_kafka import KafkaException
 
-    from sinks import replay as rp
+    from pssync.sinks import replay as rp
 
     if bool(offsets) == everything:
         raise typer.BadParameter("give --offset N (repeatable) or --all", param_hint="--offset/--all")
@@ -295,8 +295,8 @@ def rerun(which: str = typer.Argument(..., help="shop or erp"),
     offsets. Commands applied before are logged as duplicates; the others are applied."""
     from confluent_kafka import KafkaException
 
-    from sinks import replay as rp
-    from sinks.runner import SinkStopped
+    from pssync.sinks import replay as rp
+    from pssync.sinks.runner import SinkStopped
 
     if which not in SINKS:
         raise typer.BadParameter(f"choose one of {', '.join(SINKS)}", param_hint="WHICH")

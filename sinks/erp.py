@@ -32,16 +32,16 @@ from typing import Any
 import pymysql
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from bus.kafka import ensure_topics
-from erp.base import ErpAdapter
-from erp.errors import NotFound, PermanentErpError, TransientErpError
-from erp.retry import RetryPolicy, with_retries
+from pssync.bus.kafka import ensure_topics
+from pssync.erp.base import ErpAdapter
+from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError
+from pssync.erp.retry import RetryPolicy, with_retries
 from pssync.settings import Settings
-from sinks import synclog
-from sinks.errors import PermanentFailure, Skipped, TransientFailure
-from sinks.runner import Decoded
-from streams.commands import OrderAck, decode_sales_order, encode, sales_order_key
-from streams.orders import SalesOrderCommand
+from pssync.sinks import synclog
+from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
+from pssync.sinks.runner import Decoded
+from pssync.streams.commands import OrderAck, decode_sales_order, encode, sales_order_key
+from pssync.streams.orders import SalesOrderCommand
 
 log = logging.getLogger(__name__)
 

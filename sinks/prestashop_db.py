@@ -37,9 +37,9 @@ import pymysql
 import pymysql.cursors
 
 from pssync.settings import Settings
-from sinks import runner
-from sinks.errors import PermanentFailure, Skipped, TransientFailure
-from streams.commands import (
+from pssync.sinks import runner
+from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
+from pssync.streams.commands import (
     OrderStateCommand,
     PriceCommand,
     ProductCommand,
@@ -47,7 +47,7 @@ from streams.commands import (
     TrackingCommand,
     decode_shop_command,
 )
-from streams.orders import resolve_configuration
+from pssync.streams.orders import resolve_configuration
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +227,8 @@ class PrestashopDbApplier:
 
     def _connect(self, database: str | None = None) -> pymysql.connections.Connection:
         """A side connection (autocommit, dict rows); the server being away is worth a retry."""
-        from cdc.database import connect
-        from cdc.errors import CaptureError
+        from pssync.cdc.database import connect
+        from pssync.cdc.errors import CaptureError
 
         try:
             return connect(self.settings.mysql, database=database)

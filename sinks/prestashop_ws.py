@@ -57,11 +57,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pymysql
 
-from erp.http import parse_retry_after
+from pssync.erp.http import parse_retry_after
 from pssync.settings import PrestashopWebserviceSettings, Settings
-from sinks.errors import PermanentFailure, Skipped, TransientFailure
-from sinks.runner import Decoded
-from streams.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand, TrackingCommand,
+from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
+from pssync.sinks.runner import Decoded
+from pssync.streams.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand, TrackingCommand,
                               decode_shop_command)
 
 log = logging.getLogger(__name__)

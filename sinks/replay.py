@@ -36,7 +36,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from bus.kafka import read_committed_consumer
+from pssync.bus.kafka import read_committed_consumer
 from pssync.settings import KafkaSettings, Settings
 
 ERRORS_PREFIX = "__connect.errors."
@@ -541,7 +541,7 @@ class RerunReport:
 def rerun(settings: Settings, applier: Any, connect: Callable[[], Any], windows: Sequence[Window],
           stop: threading.Event | None = None) -> RerunReport:
     """Apply the windows again through the sink's runner, without touching its stored offsets."""
-    from sinks.runner import SinkRunner
+    from pssync.sinks.runner import SinkRunner
 
     runner = SinkRunner(settings, applier, connect)
     report = RerunReport(list(windows))

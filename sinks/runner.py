@@ -26,11 +26,11 @@ from typing import Any, Protocol
 import pymysql
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
 
-from bus.kafka import ensure_topics, read_committed_consumer
+from pssync.bus.kafka import ensure_topics, read_committed_consumer
 from pssync.settings import Settings
-from sinks import synclog
-from sinks.errors import PermanentFailure, Skipped, TransientFailure
-from streams.commands import BadCommand, IdempotencyKey, payload_hash
+from pssync.sinks import synclog
+from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
+from pssync.streams.commands import BadCommand, IdempotencyKey, payload_hash
 
 log = logging.getLogger(__name__)
 

@@ -26,14 +26,14 @@ from typing import Any, Awaitable, Callable
 
 import faust
 
-from bus.avro import RegistryDecoder
-from bus.registry import registry_client
-from cdc.capture import ORIGIN_HEADER
+from pssync.bus.avro import RegistryDecoder
+from pssync.bus.registry import registry_client
+from pssync.cdc.capture import ORIGIN_HEADER
 from pssync.settings import Settings, load_settings
-from streams.kafka_transport import guard_stalls, install
-from streams.orders import OrderMapping
-from streams.routes import APP_VERSION, KIND_HEADER, Hub, app_name, header, hub_topic_name, product_key
-from streams.rules import Rules, load_rules
+from pssync.streams.kafka_transport import guard_stalls, install
+from pssync.streams.orders import OrderMapping
+from pssync.streams.routes import APP_VERSION, KIND_HEADER, Hub, app_name, header, hub_topic_name, product_key
+from pssync.streams.rules import Rules, load_rules
 
 log = logging.getLogger(__name__)
 settings: Settings = load_settings()
@@ -44,7 +44,7 @@ mapping = OrderMapping.from_yaml(Path(settings.streams.order_mapping).read_text(
 
 def live_columns() -> dict[str, set[str]]:
     """Columns of the shop database as it is (rules are validated against them at start)."""
-    from cdc.database import connect
+    from pssync.cdc.database import connect
 
     conn = connect(settings.mysql)
     try:
@@ -216,5 +216,5 @@ def utc_now() -> dt.datetime:
 
 
 # the agents register themselves on this app
-import streams.shop_hub  # noqa: E402,F401
-import streams.stock_hub  # noqa: E402,F401
+import pssync.streams.shop_hub  # noqa: E402,F401
+import pssync.streams.stock_hub  # noqa: E402,F401

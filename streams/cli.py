@@ -17,8 +17,8 @@ app = typer.Typer(no_args_is_help=True)
 def ensure_topics(settings: Settings) -> None:
     """Faust ignores a source topic missing at start and never subscribes to it later: create the
     ERP and acknowledgement topics (and our outputs) before it starts."""
-    from bus.kafka import ensure_topics as create
-    from erp.topics import TOPICS, topic_name
+    from pssync.bus.kafka import ensure_topics as create
+    from pssync.erp.topics import TOPICS, topic_name
 
     s = settings.streams
     names = [topic_name(settings.erp.topic_prefix, kind) for kind in TOPICS]
@@ -34,7 +34,7 @@ def ensure_topics(settings: Settings) -> None:
 
 
 def hub_topics(settings: Settings) -> list[str]:
-    from streams.routes import app_id, hub_topic_name
+    from pssync.streams.routes import app_id, hub_topic_name
 
     return [hub_topic_name(app_id(settings.capture.name), hub) for hub in ("shop", "stock")]
 
@@ -48,7 +48,7 @@ def check_partitions(settings: Settings) -> None:
     """The processors keep their state by partition of their internal topics: once they have run,
     the number cannot change under them. Refuse, naming the topics, rather than look up the wrong
     partition. (Source topics may have any number of partitions.)"""
-    from bus.kafka import admin
+    from pssync.bus.kafka import admin
 
     try:
         metadata = admin(settings.kafka).list_topics(timeout=settings.kafka.connect_timeout)
@@ -73,9 +73,9 @@ def worker(config: Optional[Path] = ConfigOpt,
     ensure_topics(settings)
     if config is not None:
         os.environ["PSSYNC_CONFIG"] = str(config)
-    from streams.app import app as faust_app
-    from streams.app import decode, keep_log_level
-    from streams.router import Router
+    from pssync.streams.app import app as faust_app
+    from pssync.streams.app import decode, keep_log_level
+    from pssync.streams.router import Router
 
     keep_log_level(loglevel)
     router = Router(settings, decode)

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from streams.orders import SalesOrderCommand
+from pssync.streams.orders import SalesOrderCommand
 
 COMMAND_NAMESPACE = uuid.UUID("5f0d8a3e-6c1b-5d2e-9a47-0b8e2f6c1d93")   # fixed forever
 

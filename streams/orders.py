@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from erp.base import Address, Customer, SalesOrder, SalesOrderLine
+from pssync.erp.base import Address, Customer, SalesOrder, SalesOrderLine
 
 Row = Mapping[str, Any]
 SkuLookup = Callable[[int, int], str | None]

@@ -17,13 +17,13 @@ from typing import Any, Callable
 from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
-from bus.kafka import idempotent_producer, read_committed_consumer
-from cdc.capture import ORIGIN_HEADER
-from cdc.events import topic_for
-from erp.topics import topic_name
+from pssync.bus.kafka import idempotent_producer, read_committed_consumer
+from pssync.cdc.capture import ORIGIN_HEADER
+from pssync.cdc.events import topic_for
+from pssync.erp.topics import topic_name
 from pssync.settings import Settings
-from streams.commands import BadCommand, decode_ack
-from streams.routes import (ACKS, BROADCAST_TABLES, KIND_HEADER, ORDER_TABLES, PRODUCT_TABLES,
+from pssync.streams.commands import BadCommand, decode_ack
+from pssync.streams.routes import (ACKS, BROADCAST_TABLES, KIND_HEADER, ORDER_TABLES, PRODUCT_TABLES,
                             Hub, Unroutable, app_id, header, hub_topic_name, routes)
 
 log = logging.getLogger(__name__)

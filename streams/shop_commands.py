@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from streams.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
+from pssync.streams.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
                               TrackingCommand, new_command_id)
-from streams.stock import Publish
+from pssync.streams.stock import Publish
 
 
 def order_id_from_reference(shop_reference: str | None, prefix: str = "") -> int | None:

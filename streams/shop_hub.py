@@ -20,18 +20,18 @@ import logging
 from decimal import Decimal
 from typing import Any, Awaitable, Callable
 
-from streams.app import (PARTITIONS, ExactTable, app, commands, dead_letter_record, dead_letters, decode, guarded, hubs, is_echo,
+from pssync.streams.app import (PARTITIONS, ExactTable, app, commands, dead_letter_record, dead_letters, decode, guarded, hubs, is_echo,
                          mapping, rules, send_stock_event, send_to_hub, settings, shop_commands, state,
                          utc_now, violations_out, _plain)
-from streams.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, TrackingCommand,
+from pssync.streams.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, TrackingCommand,
                               decode_ack, encode, encode_sales_order)
 
 Command = PriceCommand | ProductCommand | OrderStateCommand | TrackingCommand
-from streams.orders import ConfigurationIncomplete, OrderRows, UnknownProduct, Unmappable, build_command, line_sku, lines_incomplete, resolve_configuration
-from streams.retention import stale_orders
-from streams.router import partition_for
-from streams.routes import KIND_HEADER, PRODUCT_TABLES, header, kind_of, order_key, sku_key
-from streams.shop_commands import price_command, product_command, state_command, tracking_command
+from pssync.streams.orders import ConfigurationIncomplete, OrderRows, UnknownProduct, Unmappable, build_command, line_sku, lines_incomplete, resolve_configuration
+from pssync.streams.retention import stale_orders
+from pssync.streams.router import partition_for
+from pssync.streams.routes import KIND_HEADER, PRODUCT_TABLES, header, kind_of, order_key, sku_key
+from pssync.streams.shop_commands import price_command, product_command, state_command, tracking_command
 
 log = logging.getLogger(__name__)
 sconf = settings.streams

@@ -19,12 +19,12 @@ import time
 from decimal import Decimal
 from typing import Any, Awaitable, Callable
 
-from streams.app import (alerts, app, dead_letter_record, decode, guarded, hubs, send_stock_event, settings,
+from pssync.streams.app import (alerts, app, dead_letter_record, decode, guarded, hubs, send_stock_event, settings,
                          shop_commands, state, utc_now)
-from streams.commands import encode
-from streams.routes import KIND_HEADER, header, kind_of
-from streams.shop_commands import stock_command
-from streams.stock import StockBook, reconcile
+from pssync.streams.commands import encode
+from pssync.streams.routes import KIND_HEADER, header, kind_of
+from pssync.streams.shop_commands import stock_command
+from pssync.streams.stock import StockBook, reconcile
 
 log = logging.getLogger(__name__)
 sconf = settings.streams

@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # bench_capture (which puts this checkout on sys.path)
 
 import bench_capture as bc  # noqa: E402
-import devstack  # noqa: E402
+from pssync import devstack  # noqa: E402
 import httpx  # noqa: E402
 from confluent_kafka import Consumer, KafkaError, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 import pymysql
 import pymysql.cursors
 
-from devstack import erp_actions
-from devstack.settings import StackSettings
-from devstack.shop import Line, configuration, place_order
+from pssync.devstack import erp_actions
+from pssync.devstack.settings import StackSettings
+from pssync.devstack.shop import Line, configuration, place_order
 
 T = TypeVar("T")
 PREFIX = "ps_"

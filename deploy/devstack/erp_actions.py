@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from devstack.settings import StackSettings
-from erp.tryton import TrytonAdapter
+from pssync.devstack.settings import StackSettings
+from pssync.erp.tryton import TrytonAdapter
 
 
 def tryton(stack: StackSettings) -> TrytonAdapter:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.settings import REPO_ROOT, StackSettings
+from pssync.devstack.settings import REPO_ROOT, StackSettings
 
 SERVICES: dict[str, list[str]] = {
     "capture": ["cdc", "run", "--quiet"],

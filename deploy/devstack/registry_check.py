@@ -1,6 +1,6 @@
 """One-off check of Apicurio's Confluent-compatible API with confluent-kafka's client.
 
-Run: python -m devstack.registry_check   (uses StackSettings, i.e. PSSYNC_STACK_* env vars)
+Run: python -m pssync.devstack.registry_check   (uses StackSettings, i.e. PSSYNC_STACK_* env vars)
 """
 import json
 import sys

@@ -242,7 +242,7 @@ class Tryton(Service):
         log.info("tryton: seeding company, accounts, %d products and %d customers",
                  len(demo.products), len(demo.customers))
         run_logged(
-            [sys.executable, "-m", "devstack.tryton_seed", "--config", str(conf_path(s)),
+            [sys.executable, "-m", "pssync.devstack.tryton_seed", "--config", str(conf_path(s)),
              "--database", s.tryton_database, "--user", s.tryton_user,
              "--input", str(seed_input_path(s)), "--output", str(catalogue_path(s))],
             what="seeding the Tryton database (devstack.tryton_seed)",

@@ -1,7 +1,7 @@
 """Seed a freshly initialised Tryton database with the PrestaShop demo company, catalogue, stock
 and customers. Runs in its own process with proteus in direct trytond mode (no server running):
 
-    python -m devstack.tryton_seed --config trytond.conf --database tryton --user admin \\
+    python -m pssync.devstack.tryton_seed --config trytond.conf --database tryton --user admin \\
         --input seed-input.json --output catalogue.json
 
 `--input` is the JSON written by devstack.tryton_catalogue; `--output` receives the catalogue

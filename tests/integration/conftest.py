@@ -8,7 +8,7 @@ import uuid
 import pymysql
 import pytest
 
-import devstack
+from pssync import devstack
 from tests.integration.support import Scratch
 
 

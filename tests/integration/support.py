@@ -13,9 +13,9 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-import devstack
-from bus.registry import registry_client
-from cdc.capture import Capture
+from pssync import devstack
+from pssync.bus.registry import registry_client
+from pssync.cdc.capture import Capture
 from pssync.settings import Settings
 
 
@@ -207,7 +207,7 @@ class CaptureProcess:
 
 
 def wait_offset(settings: Settings, gtid_seq: int, timeout: float = 60) -> None:
-    from cdc.offsets import OffsetStore
+    from pssync.cdc.offsets import OffsetStore
 
     store = OffsetStore(settings.kafka, settings.capture.offsets_topic, settings.capture.name)
     deadline = time.monotonic() + timeout

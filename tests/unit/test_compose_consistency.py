@@ -12,16 +12,16 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 try:
-    import devstack  # noqa: F401
+    from pssync import devstack  # noqa: F401
 except ImportError:  # not installed: use the source tree
     sys.path.insert(0, str(REPO / "deploy"))
 
-from devstack.kafka import parse_properties, render_server_properties  # noqa: E402
-from devstack.mariadb import DATABASE_PRIVILEGES, GLOBAL_PRIVILEGES, parse_cnf, render_my_cnf  # noqa: E402
-from devstack.registry import CONTAINER_HTTP_PORT, render_registry_properties  # noqa: E402
-from devstack.settings import StackSettings  # noqa: E402
-from devstack.tryton import CONTAINER_DATABASE_PATH, TRYTON_MODULES, render_trytond_conf  # noqa: E402
-from devstack.tryton import CONTAINER_PORT as TRYTON_CONTAINER_PORT  # noqa: E402
+from pssync.devstack.kafka import parse_properties, render_server_properties  # noqa: E402
+from pssync.devstack.mariadb import DATABASE_PRIVILEGES, GLOBAL_PRIVILEGES, parse_cnf, render_my_cnf  # noqa: E402
+from pssync.devstack.registry import CONTAINER_HTTP_PORT, render_registry_properties  # noqa: E402
+from pssync.devstack.settings import StackSettings  # noqa: E402
+from pssync.devstack.tryton import CONTAINER_DATABASE_PATH, TRYTON_MODULES, render_trytond_conf  # noqa: E402
+from pssync.devstack.tryton import CONTAINER_PORT as TRYTON_CONTAINER_PORT  # noqa: E402
 
 # Paths and addresses differ between a container and the host by design.
 KAFKA_HOST_SPECIFIC = {"listeners", "advertised.listeners", "controller.quorum.voters", "log.dirs",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from erp.base import Address, Customer, SalesOrder, SalesOrderLine
+from pssync.erp.base import Address, Customer, SalesOrder, SalesOrderLine
 
 
 def sample_order(reference: str = "XKBKNABJK", lines: tuple[tuple[str, str, str], ...] = (

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from bus.registry import Registry
+from pssync.bus.registry import Registry
 from pssync.settings import RegistrySettings
 
 pytestmark = pytest.mark.integration

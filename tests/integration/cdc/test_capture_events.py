@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from confluent_kafka.admin import AdminClient
-from bus.registry import registry_client
+from pssync.bus.registry import registry_client
 
 from tests.integration.support import CaptureThread, read_topics
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration.cdc.test_capture_events import ORDER_INSERT
 from tests.integration.support import CaptureProcess, CaptureThread, read_topics, wait_offset
-from bus.kafka import Fenced
+from pssync.bus.kafka import Fenced
 
 pytestmark = pytest.mark.integration
 

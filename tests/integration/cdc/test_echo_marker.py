@@ -7,8 +7,8 @@ import time
 
 from confluent_kafka import Consumer, TopicPartition
 
-from cdc.capture import ORIGIN_HEADER
-from sinks import synclog
+from pssync.cdc.capture import ORIGIN_HEADER
+from pssync.sinks import synclog
 from tests.integration.support import CaptureThread
 
 

@@ -8,13 +8,13 @@ import pymysql
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from bus.kafka import BrokerUnavailable, transactional_producer
-from bus.registry import RegistryUnavailable
-from cdc import database
-from cdc.capture import Capture, dead_letter_topic
-from cdc.errors import MissingPrivileges, PositionPurged, SourceMisconfigured
-from cdc.events import SourceInfo
-from cdc.offsets import OffsetStore, SourceOffset
+from pssync.bus.kafka import BrokerUnavailable, transactional_producer
+from pssync.bus.registry import RegistryUnavailable
+from pssync.cdc import database
+from pssync.cdc.capture import Capture, dead_letter_topic
+from pssync.cdc.errors import MissingPrivileges, PositionPurged, SourceMisconfigured
+from pssync.cdc.events import SourceInfo
+from pssync.cdc.offsets import OffsetStore, SourceOffset
 from tests.integration.support import CaptureProcess, CaptureThread, wait_offset
 
 pytestmark = pytest.mark.integration

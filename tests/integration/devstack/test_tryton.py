@@ -14,8 +14,8 @@ import pymysql
 import pymysql.cursors
 import pytest
 
-import devstack
-from devstack.tryton import catalogue_path
+from pssync import devstack
+from pssync.devstack.tryton import catalogue_path
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from erp.poller import ErpPoller
-from erp.topics import topic_name
+from pssync.erp.poller import ErpPoller
+from pssync.erp.topics import topic_name
 from tests.integration.erp.tryton_support import adapter, new_product, receive_stock, set_price
 
 pytestmark = pytest.mark.integration

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
-from erp.infor import IONAPI_FIELDS, InforAdapter
-from erp.registry import build_adapter
+from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
+from pssync.erp.infor import IONAPI_FIELDS, InforAdapter
+from pssync.erp.registry import build_adapter
 from pssync.settings import ConfigError
 from tests.vendor_servers.infor_m3 import InforM3Server
 from tests.vendor_servers.orders import sample_order

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
-from erp.oracle_fusion import OracleFusionAdapter
-from erp.registry import build_adapter
+from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
+from pssync.erp.oracle_fusion import OracleFusionAdapter
+from pssync.erp.registry import build_adapter
 from pssync.settings import ConfigError
 from tests.vendor_servers.oracle_fusion import OracleFusionServer
 from tests.vendor_servers.orders import sample_order

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
-from erp.registry import build_adapter
-from erp.rest import RestAdapter
+from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
+from pssync.erp.registry import build_adapter
+from pssync.erp.rest import RestAdapter
 from pssync.settings import ConfigError
 from tests.vendor_servers.generic_erp import GenericErpServer
 from tests.vendor_servers.orders import sample_order

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from erp.errors import PermanentErpError, UnknownProduct
+from pssync.erp.errors import PermanentErpError, UnknownProduct
 from tests.integration.erp.tryton_support import (adapter, new_product, quantity, receive_stock,
                                                   set_price, shop_order)
 

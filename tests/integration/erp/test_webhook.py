@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from confluent_kafka import Consumer, TopicPartition
 
-from erp.topics import topic_name
-from erp.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookReceiver, sign
+from pssync.erp.topics import topic_name
+from pssync.erp.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookReceiver, sign
 from pssync.settings import WebhookSettings
 
 pytestmark = pytest.mark.integration
@@ -30,8 +30,8 @@ def free_port() -> int:
 def receiver(scratch):
     settings = scratch.settings()
     settings.erp.topic_prefix = scratch.prefix
-    from bus.kafka import ensure_topics
-    from erp.topics import TOPICS
+    from pssync.bus.kafka import ensure_topics
+    from pssync.erp.topics import TOPICS
     ensure_topics(settings.kafka, {topic_name(scratch.prefix, k): {} for k in TOPICS})
     hook = WebhookSettings(port=free_port(), secret=SECRET, erp="acme", max_body_bytes=4096)
     app_receiver = WebhookReceiver(settings, hook)

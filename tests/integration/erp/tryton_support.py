@@ -5,11 +5,11 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-import devstack
-from erp.base import Address, Customer, SalesOrder, SalesOrderLine
-from devstack.erp_actions import forecast as quantity  # noqa: F401  (what tests import)
-from devstack.erp_actions import receive_stock, set_price  # noqa: F401
-from erp.tryton import TrytonAdapter
+from pssync import devstack
+from pssync.erp.base import Address, Customer, SalesOrder, SalesOrderLine
+from pssync.devstack.erp_actions import forecast as quantity  # noqa: F401  (what tests import)
+from pssync.devstack.erp_actions import receive_stock, set_price  # noqa: F401
+from pssync.erp.tryton import TrytonAdapter
 
 
 def adapter(stack: devstack.StackSettings, **overrides) -> TrytonAdapter:

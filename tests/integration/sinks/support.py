@@ -10,8 +10,8 @@ from typing import Any
 import pymysql
 
 from pssync.settings import Settings
-from sinks.cli import state_connection
-from sinks.runner import Applier, SinkRunner, SinkStopped
+from pssync.sinks.cli import state_connection
+from pssync.sinks.runner import Applier, SinkRunner, SinkStopped
 
 
 @contextlib.contextmanager

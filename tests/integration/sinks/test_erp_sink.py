@@ -21,16 +21,16 @@ import yaml
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
-from bus.kafka import admin, ensure_topics
-from erp.base import Address, Customer
-from erp.registry import build_adapter
-from erp.tryton import TrytonAdapter
+from pssync.bus.kafka import admin, ensure_topics
+from pssync.erp.base import Address, Customer
+from pssync.erp.registry import build_adapter
+from pssync.erp.tryton import TrytonAdapter
 from pssync.settings import Settings
-from sinks import synclog
-from sinks.erp import ErpApplier
-from sinks.runner import SinkRunner
-from streams.commands import decode_ack, encode_sales_order
-from streams.orders import CommandLine, SalesOrderCommand
+from pssync.sinks import synclog
+from pssync.sinks.erp import ErpApplier
+from pssync.sinks.runner import SinkRunner
+from pssync.streams.commands import decode_ack, encode_sales_order
+from pssync.streams.orders import CommandLine, SalesOrderCommand
 from tests.integration.erp.tryton_support import adapter as tryton_adapter
 from tests.integration.erp.tryton_support import new_product
 from tests.integration.sinks.support import RunnerThread, empty_database

@@ -21,15 +21,15 @@ import pytest
 import yaml
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from bus.kafka import ensure_topics
-from cdc.database import connect
-from devstack.shop import Line, place_order
+from pssync.bus.kafka import ensure_topics
+from pssync.cdc.database import connect
+from pssync.devstack.shop import Line, place_order
 from pssync.settings import Settings
-from sinks.errors import PermanentFailure, Skipped
-from sinks.prestashop_db import PrestashopDbApplier
-from sinks.runner import SinkRunner
+from pssync.sinks.errors import PermanentFailure, Skipped
+from pssync.sinks.prestashop_db import PrestashopDbApplier
+from pssync.sinks.runner import SinkRunner
 from tests.integration.sinks.support import RunnerThread
-from streams.commands import (
+from pssync.streams.commands import (
     OrderStateCommand,
     PriceCommand,
     ProductCommand,

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
-from bus.kafka import ensure_topics
+from pssync.bus.kafka import ensure_topics
 from pssync.settings import Settings
-from sinks.cli import build_applier, state_connection
-from sinks.prestashop_ws import PrestashopWebserviceApplier
-from sinks.runner import SinkRunner
-from streams.commands import OrderStateCommand, PriceCommand, StockCommand, TrackingCommand, encode
+from pssync.sinks.cli import build_applier, state_connection
+from pssync.sinks.prestashop_ws import PrestashopWebserviceApplier
+from pssync.sinks.runner import SinkRunner
+from pssync.streams.commands import OrderStateCommand, PriceCommand, StockCommand, TrackingCommand, encode
 from tests.integration.sinks.support import RunnerThread, empty_database
 from tests.vendor_servers.prestashop_webservice import (ALL_METHODS, DEFAULT_KEY, RESOURCES,
                                                         PrestashopWebserviceServer, seed_demo)

@@ -16,12 +16,12 @@ import yaml
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from typer.testing import CliRunner
 
-from bus.kafka import ensure_topics
-from devstack.shop import Line, place_order
+from pssync.bus.kafka import ensure_topics
+from pssync.devstack.shop import Line, place_order
 from pssync.settings import Settings
-from sinks.cli import app
-from sinks.prestashop_db import PrestashopDbApplier
-from streams.commands import OrderStateCommand, PriceCommand, StockCommand, encode
+from pssync.sinks.cli import app
+from pssync.sinks.prestashop_db import PrestashopDbApplier
+from pssync.streams.commands import OrderStateCommand, PriceCommand, StockCommand, encode
 from tests.integration.sinks.support import RunnerThread
 
 pytestmark = pytest.mark.integration
@@ -284,8 +284,8 @@ def test_dead_letters_listed_fixed_replayed_once_and_windows_rerun_as_duplicates
 def test_partitions_are_kept_and_transaction_markers_end_no_window(scratch):
     """A dead letter goes back to the partition it came from, whatever its key; several
     dead-letter partitions are read; a window's end skips commit markers and aborted records."""
-    from bus.kafka import transactional_producer
-    from sinks import replay
+    from pssync.bus.kafka import transactional_producer
+    from pssync.sinks import replay
 
     settings = sink_settings(scratch)
     kafka = settings.kafka.model_copy(update={"topic_partitions": 3})

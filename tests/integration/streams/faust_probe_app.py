@@ -3,7 +3,7 @@ import os
 
 import faust
 
-from streams.kafka_transport import install
+from pssync.streams.kafka_transport import install
 
 scheme = install() if os.environ.get("PSSYNC_PROBE_TRANSPORT", "rc") == "rc" else "kafka"
 app = faust.App(os.environ["PSSYNC_PROBE_APP"], broker=f"{scheme}://{os.environ['PSSYNC_PROBE_BROKER']}",

@@ -13,13 +13,13 @@ import pymysql
 import pytest
 from confluent_kafka import Producer
 
-from bus.registry import Registry
-from devstack.shop import Line, place_order
-from erp.base import Change, OrderStatus, Price, Product, Shipment, StockLevel
-from erp.mapping import Mapping, ensure_table, set_mapping
-from erp.topics import ErpEncoders, SnapshotPart
-from sinks import synclog
-from streams.commands import OrderAck, encode
+from pssync.bus.registry import Registry
+from pssync.devstack.shop import Line, place_order
+from pssync.erp.base import Change, OrderStatus, Price, Product, Shipment, StockLevel
+from pssync.erp.mapping import Mapping, ensure_table, set_mapping
+from pssync.erp.topics import ErpEncoders, SnapshotPart
+from pssync.sinks import synclog
+from pssync.streams.commands import OrderAck, encode
 from tests.integration.streams.test_orders_to_erp import (read_commands, start_worker, stop_worker,
                                                           streams_settings)
 from tests.integration.support import CaptureThread

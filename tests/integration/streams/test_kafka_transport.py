@@ -10,7 +10,7 @@ import uuid
 import pytest
 from confluent_kafka import Producer
 
-from bus.kafka import ensure_topics
+from pssync.bus.kafka import ensure_topics
 from pssync.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ import pymysql
 import pytest
 import yaml
 
-from devstack.shop import Line, place_order
-from erp.mapping import Mapping, set_mapping
+from pssync.devstack.shop import Line, place_order
+from pssync.erp.mapping import Mapping, set_mapping
 from tests.integration.support import CaptureThread
 
 pytestmark = pytest.mark.integration

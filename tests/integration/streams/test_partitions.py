@@ -12,8 +12,8 @@ import pytest
 import yaml
 from confluent_kafka.admin import AdminClient
 
-from devstack.shop import Line, place_order
-from streams.cli import hub_topics
+from pssync.devstack.shop import Line, place_order
+from pssync.streams.cli import hub_topics
 from tests.integration.streams.test_erp_to_shop import TABLES, ErpFeed, _map, _stock
 from tests.integration.streams.test_orders_to_erp import (read_commands, start_worker, stop_worker,
                                                           streams_settings)

@@ -9,7 +9,7 @@ import sys
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streams.cli import hub_topics
+from pssync.streams.cli import hub_topics
 from tests.integration.streams.test_orders_to_erp import REPO, streams_settings
 
 pytestmark = pytest.mark.integration

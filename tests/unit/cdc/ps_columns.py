@@ -1,5 +1,5 @@
 """information_schema rows for PrestaShop tables, with PrestaShop 8's real columns and types."""
-from cdc.columns import TableDef, column_from_catalogue
+from pssync.cdc.columns import TableDef, column_from_catalogue
 
 
 def _col(name: str, column_type: str, precision=None, scale=None):

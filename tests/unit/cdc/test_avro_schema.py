@@ -4,8 +4,8 @@ from decimal import Decimal
 import fastavro
 import pytest
 
-from cdc.avro_schema import key_schema, value_schema
-from cdc.columns import Column, Kind, TableDef, column_from_catalogue
+from pssync.cdc.avro_schema import key_schema, value_schema
+from pssync.cdc.columns import Column, Kind, TableDef, column_from_catalogue
 
 from .ps_columns import PS_ORDERS_CATALOGUE, stock_available_table
 

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from cdc import binlog_speedups
-from cdc.binlog_speedups import decimal_layout, decode_decimal
+from pssync.cdc import binlog_speedups
+from pssync.cdc.binlog_speedups import decimal_layout, decode_decimal
 
 
 def encode_decimal(value: Decimal, precision: int, scale: int) -> bytes:

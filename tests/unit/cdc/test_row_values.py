@@ -5,8 +5,8 @@ from decimal import Decimal
 import fastavro
 import pytest
 
-from cdc.columns import Column, Kind, TableDef
-from cdc.row_values import BadValue, RowConverter
+from pssync.cdc.columns import Column, Kind, TableDef
+from pssync.cdc.row_values import BadValue, RowConverter
 
 
 def table(*cols: Column) -> TableDef:

@@ -1,6 +1,6 @@
-from cdc.binlog import format_position, parse_position
-from cdc.offsets import AdhocSnapshot, SourceOffset
-from cdc.status import bytes_behind, transactions_behind
+from pssync.cdc.binlog import format_position, parse_position
+from pssync.cdc.offsets import AdhocSnapshot, SourceOffset
+from pssync.cdc.status import bytes_behind, transactions_behind
 
 
 def test_gtid_positions_merge_per_domain():

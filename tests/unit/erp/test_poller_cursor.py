@@ -1,8 +1,8 @@
 import datetime as dt
 from decimal import Decimal
 
-from erp.base import Change, Cursor, StockLevel
-from erp.poller import advance, select_new
+from pssync.erp.base import Change, Cursor, StockLevel
+from pssync.erp.poller import advance, select_new
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from erp.errors import PermanentErpError, TransientErpError
-from erp.retry import RetryPolicy, with_retries
+from pssync.erp.errors import PermanentErpError, TransientErpError
+from pssync.erp.retry import RetryPolicy, with_retries
 
 
 def transient(retry_after: float | None = None) -> TransientErpError:

@@ -2,7 +2,7 @@
 'exceeds the limit of (None, 4)' before), error classification."""
 from decimal import Decimal
 
-from erp.tryton import _price
+from pssync.erp.tryton import _price
 
 
 def test_prestashop_prices_are_rounded_half_up_to_tryton_digits():
@@ -15,8 +15,8 @@ def test_prestashop_prices_are_rounded_half_up_to_tryton_digits():
 def test_a_vanished_session_is_transient_and_forces_a_new_login():
     import httpx
 
-    from erp.errors import TransientErpError
-    from erp.tryton import TrytonAdapter
+    from pssync.erp.errors import TransientErpError
+    from pssync.erp.tryton import TrytonAdapter
 
     adapter = TrytonAdapter(TrytonAdapter.Settings(url="http://tryton.invalid", database="db", user="u",
                                                    password="p"),

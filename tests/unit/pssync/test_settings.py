@@ -37,7 +37,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
 def test_the_example_config_is_valid_and_builds_its_erp_settings(monkeypatch):
     from pathlib import Path
 
-    from erp.registry import adapter_settings
+    from pssync.erp.registry import adapter_settings
 
     example = Path(__file__).parents[3] / "deploy" / "config.example.yaml"
     settings = load_settings(example)
@@ -48,7 +48,7 @@ def test_the_example_config_is_valid_and_builds_its_erp_settings(monkeypatch):
 
 
 def test_bad_erp_options_name_the_key():
-    from erp.registry import adapter_settings
+    from pssync.erp.registry import adapter_settings
 
     with pytest.raises(ConfigError, match="erp.tryton.sale_state"):
         adapter_settings("tryton", {"sale_state": "shipped"})

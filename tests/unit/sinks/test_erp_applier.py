@@ -11,14 +11,14 @@ import httpx
 import pytest
 from confluent_kafka import KafkaError
 
-from erp.base import Address, Customer, SalesOrder, SalesOrderResult
-from erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
-from erp.tryton import TrytonAdapter
+from pssync.erp.base import Address, Customer, SalesOrder, SalesOrderResult
+from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
+from pssync.erp.tryton import TrytonAdapter
 from pssync.settings import Settings
-from sinks.erp import ErpApplier, product_quantities
-from sinks.errors import PermanentFailure, Skipped, TransientFailure
-from streams.commands import BadCommand, decode_ack, encode_sales_order
-from streams.orders import CommandLine, SalesOrderCommand
+from pssync.sinks.erp import ErpApplier, product_quantities
+from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
+from pssync.streams.commands import BadCommand, decode_ack, encode_sales_order
+from pssync.streams.orders import CommandLine, SalesOrderCommand
 
 UTC = dt.timezone.utc
 ACKS = "unit.acks"

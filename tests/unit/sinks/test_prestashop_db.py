@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pssync.settings import Settings
-from sinks.prestashop_db import (
+from pssync.sinks.prestashop_db import (
     PrestashopDbApplier,
     StateFlags,
     combination_impact,
@@ -19,7 +19,7 @@ from sinks.prestashop_db import (
     stock_sign,
     unseen_quantity,
 )
-from streams.commands import BadCommand, StockCommand, TrackingCommand, encode
+from pssync.streams.commands import BadCommand, StockCommand, TrackingCommand, encode
 
 UTC = dt.timezone.utc
 # the default states: 1 awaiting check, 2 payment accepted, 4 shipped, 6 canceled, 8 payment error

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from pssync.settings import Settings
-from sinks.errors import PermanentFailure, Skipped, TransientFailure
-from sinks.prestashop_ws import PrestashopWebservice, PrestashopWebserviceApplier, error_message
-from streams.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
+from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
+from pssync.sinks.prestashop_ws import PrestashopWebservice, PrestashopWebserviceApplier, error_message
+from pssync.streams.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
                               TrackingCommand,
                               encode)
 from tests.vendor_servers.prestashop_webservice import DEFAULT_KEY, PrestashopWebserviceServer, seed_demo

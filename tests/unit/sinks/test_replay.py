@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE
 
-from sinks.replay import (
+from pssync.sinks.replay import (
     REPLAYED_FROM,
     DeadLetter,
     Refused,

@@ -1,5 +1,5 @@
 """The commit rule of the internal topics: never past a record that has not been processed."""
-from streams.kafka_transport import head_is_missing
+from pssync.streams.kafka_transport import head_is_missing
 
 
 def test_an_unbroken_run_from_the_committed_offset_may_be_committed():

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from erp.base import Address, Customer, SalesOrder, SalesOrderLine
-from streams.orders import (ORDER_COMMAND_NAMESPACE, CommandLine, ConfigurationIncomplete, OrderMapping, OrderRows,
+from pssync.erp.base import Address, Customer, SalesOrder, SalesOrderLine
+from pssync.streams.orders import (ORDER_COMMAND_NAMESPACE, CommandLine, ConfigurationIncomplete, OrderMapping, OrderRows,
                             SalesOrderCommand, Unmappable, build_command, command_id,
                             convert_amount, resolve_configuration, standardise_address)
 
@@ -384,7 +384,7 @@ def test_missing_address_or_customer_is_unmappable_naming_it():
 
 
 def test_extra_lines_and_enrichment():
-    from streams.orders import ExtraLine, LinesExtra
+    from pssync.streams.orders import ExtraLine, LinesExtra
     order, history = paid(1)
     order.update(gift=1, gift_message="  Happy birthday!  ", note="Leave at the door",
                  total_discounts_tax_excl=Decimal("5.000000"))
@@ -429,7 +429,7 @@ def test_an_order_waits_while_the_configuration_may_still_hold_its_state():
 
 
 def test_a_line_takes_its_combinations_sku_else_a_product_level_one():
-    from streams.orders import line_sku
+    from pssync.streams.orders import line_sku
 
     skus = {(6, 0): "P6", (7, 3): "C7-3", (7, 0): "P7"}
     lookup = lambda p, a: skus.get((p, a))  # noqa: E731

@@ -1,4 +1,4 @@
-from streams.retention import stale_orders
+from pssync.streams.retention import stale_orders
 
 
 def test_orders_last_changed_before_the_cutoff_are_forgotten_in_their_own_partition_only():

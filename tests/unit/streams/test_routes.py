@@ -1,7 +1,7 @@
 """Which internal topic and key each event is copied to (streams.routes)."""
 import pytest
 
-from streams.routes import BROADCAST, Unroutable, header, hub_topic_name, routes
+from pssync.streams.routes import BROADCAST, Unroutable, header, hub_topic_name, routes
 
 
 def change(**after):
@@ -52,7 +52,7 @@ def test_erp_order_states_and_shipments_go_by_erp_order():
 def test_the_router_puts_a_key_where_faust_would():
     from aiokafka.partitioner import DefaultPartitioner
 
-    from streams.router import partition_for
+    from pssync.streams.router import partition_for
 
     for key in ("order:7", "sku:demo_1-1", "product:6"):
         assert partition_for(key, 4) == DefaultPartitioner()(key.encode(), [0, 1, 2, 3], [0, 1, 2, 3])

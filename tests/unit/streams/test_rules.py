@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.rules import RulesError, Violation, columns_from_ddl, load_rules
+from pssync.streams.rules import RulesError, Violation, columns_from_ddl, load_rules
 
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = ROOT / "deploy" / "prestashop" / "schema.sql"

@@ -10,14 +10,14 @@ from decimal import Decimal
 
 import pytest
 
-from erp.base import Address, Customer
-from streams.commands import (BadCommand, OrderAck, OrderStateCommand, PriceCommand, StockCommand,
+from pssync.erp.base import Address, Customer
+from pssync.streams.commands import (BadCommand, OrderAck, OrderStateCommand, PriceCommand, StockCommand,
                               TrackingCommand, decode_ack, decode_sales_order, decode_shop_command,
                               encode, encode_sales_order, new_command_id)
-from streams.orders import CommandLine, SalesOrderCommand
-from streams.shop_commands import (order_id_from_reference, price_command, state_command,
+from pssync.streams.orders import CommandLine, SalesOrderCommand
+from pssync.streams.shop_commands import (order_id_from_reference, price_command, state_command,
                                    stock_command, tracking_command)
-from streams.stock import Publish
+from pssync.streams.stock import Publish
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -433,7 +433,7 @@ def test_bad_sales_order():
 
 
 def test_product_command_only_for_the_product_level_row():
-    from streams.shop_commands import product_command
+    from pssync.streams.shop_commands import product_command
 
     at = dt.datetime(2026, 11, 22, 10, 0)          # naive: read as UTC
     now = dt.datetime(2026, 11, 22, 10, 0, 1, tzinfo=dt.timezone.utc)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from streams.stock import Publish, StockBook, product_level, reconcile
+from pssync.streams.stock import Publish, StockBook, product_level, reconcile
 
 T0 = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.timezone.utc)
 ROWS = {"TS-S": (1, 1), "TS-M": (1, 2), "MUG": (6, 0)}   # two combinations of product 1, a simple product

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from streams.stock import StockBook
+from pssync.streams.stock import StockBook
 
 T0 = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.timezone.utc)
 ROWS = {"TS-S": (1, 1), "TS-M": (1, 2), "MUG": (6, 0), "CAP": (7, 0)}

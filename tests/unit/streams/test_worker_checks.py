@@ -1,6 +1,6 @@
 """Start-up checks of `pssync streams worker` that need no broker."""
 from pssync.settings import Settings
-from streams.cli import hub_topics, mismatched
+from pssync.streams.cli import hub_topics, mismatched
 
 
 def test_internal_topics_are_named_after_the_capture_and_app_version():
