@@ -9,15 +9,16 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pssync.settings import KafkaSettings
+from pssync.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
 
-class BrokerUnavailable(Exception):
+class BrokerUnavailable(TransientError):
     pass
 
 
-class Fenced(Exception):
+class Fenced(PermanentError):
     """Another instance with the same transactional id took over."""
 
 

@@ -10,19 +10,20 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from tenacity import RetryError, retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from pssync.settings import RegistrySettings
+from pssync.errors import PermanentError, PssyncError, TransientError
 
 log = logging.getLogger(__name__)
 
 
-class RegistryError(Exception):
+class RegistryError(PssyncError):
     pass
 
 
-class RegistryUnavailable(RegistryError):
+class RegistryUnavailable(RegistryError, TransientError):
     pass
 
 
-class IncompatibleSchema(RegistryError):
+class IncompatibleSchema(RegistryError, PermanentError):
     pass
 
 

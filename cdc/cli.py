@@ -10,8 +10,7 @@ from typing import Optional
 
 import typer
 
-from pssync.bus.kafka import BrokerUnavailable, Fenced
-from pssync.bus.registry import RegistryError
+from pssync.errors import PssyncError
 from pssync.cdc.errors import CaptureError
 from pssync.cdc.offsets import OffsetStore
 from pssync.cdc.status import capture_status
@@ -49,7 +48,7 @@ def run(config: Optional[Path] = ConfigOpt,
         start = capture.start_position()
         log.info("capture %r running; Ctrl-C to stop", settings.capture.name)
         capture.stream_resilient(start, stop)
-    except (CaptureError, BrokerUnavailable, RegistryError, Fenced) as exc:
+    except PssyncError as exc:
         fail(exc)
     finally:
         capture.close()
@@ -72,7 +71,7 @@ def snapshot(table: list[str] = typer.Option(..., "--table", "-t", help="Unprefi
         fail(CaptureError(f"not captured tables: {', '.join(unknown)} (see capture.tables)"))
     try:
         signal_id = request_snapshot(settings, list(table))
-    except (BrokerUnavailable, RuntimeError) as exc:
+    except (PssyncError, RuntimeError) as exc:
         fail(exc)
     typer.echo(f"snapshot of {', '.join(table)} requested (signal {signal_id}); "
                "the capture emits it while streaming")
@@ -86,7 +85,7 @@ def status(config: Optional[Path] = ConfigOpt,
     try:
         report = capture_status(settings, OffsetStore(settings.kafka, settings.capture.offsets_topic,
                                                       settings.capture.name))
-    except (CaptureError, BrokerUnavailable) as exc:
+    except PssyncError as exc:
         fail(exc)
     if as_json:
         typer.echo(json.dumps(report, indent=2))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pymysqlreplication.constants import FIELD_TYPE
+from pssync.errors import PermanentError
 
 
 class Kind(enum.Enum):
@@ -57,7 +58,7 @@ class TableDef:
         raise KeyError(f"{self.database}.{self.table} has no column {name!r}")
 
 
-class UnsupportedColumn(Exception):
+class UnsupportedColumn(PermanentError):
     pass
 
 

@@ -11,6 +11,7 @@ import pymysql.cursors
 
 from pssync.cdc.columns import TableDef, column_from_catalogue
 from pssync.cdc.errors import CaptureError, MissingPrivileges, SourceMisconfigured
+from pssync.prestashop.database import connect  # noqa: F401  (the capture's connections)
 from pssync.settings import MySQLSettings
 
 REQUIRED_SERVER_SETTINGS = {
@@ -27,30 +28,6 @@ class BinlogHead:
     file: str
     pos: int
     gtid: str
-
-
-def connect(settings: MySQLSettings, *, dict_rows: bool = True, unbuffered: bool = False,
-            database: str | None = None) -> pymysql.connections.Connection:
-    cursor = {(True, False): pymysql.cursors.DictCursor, (True, True): pymysql.cursors.SSDictCursor,
-              (False, False): pymysql.cursors.Cursor, (False, True): pymysql.cursors.SSCursor}
-    try:
-        conn = pymysql.connect(
-            host=settings.host, port=settings.port, user=settings.user, password=settings.password,
-            database=database or settings.database, connect_timeout=settings.connect_timeout,
-            cursorclass=cursor[(dict_rows, unbuffered)], autocommit=True, charset="utf8mb4",
-        )
-    except pymysql.err.OperationalError as exc:
-        code = exc.args[0]
-        where = f"{settings.user}@{settings.host}:{settings.port}/{database or settings.database}"
-        if code == 1045:
-            raise CaptureError(f"MySQL refused the login for {where}: wrong user or password") from exc
-        if code == 1049:
-            raise CaptureError(f"database {database or settings.database!r} does not exist on "
-                               f"{settings.host}:{settings.port}") from exc
-        raise CaptureError(f"cannot connect to MySQL at {where}: {exc.args[-1]}") from exc
-    with conn.cursor() as cur:
-        cur.execute("SET time_zone = '+00:00'")
-    return conn
 
 
 def binlog_connection_settings(settings: MySQLSettings) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-class CaptureError(Exception):
+from pssync.errors import PermanentError
+
+
+class CaptureError(PermanentError):
     """A condition the operator has to act on; the message says what and how."""
 
 

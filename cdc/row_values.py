@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pssync.cdc.columns import Column, Kind, TableDef
+from pssync.errors import PermanentError
 
 Converter = Callable[[Any], Any]
 Row = dict[str, Any]
@@ -24,7 +25,7 @@ _MICRO = dt.timedelta(microseconds=1)
 _MILLI = dt.timedelta(milliseconds=1)
 
 
-class BadValue(ValueError):
+class BadValue(PermanentError, ValueError):
     """A column value that cannot be represented; the message names the column and value."""
 
 

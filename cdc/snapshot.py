@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pssync.cdc.database import connect
+from pssync.prestashop.database import connect
 from pssync.cdc.errors import CaptureError
 from pssync.settings import MySQLSettings
 

@@ -104,7 +104,7 @@ def tail(kind: Optional[list[str]] = typer.Option(None, "--kind", "-k",
 @mapping_app.command("load")
 def mapping_load(config: Optional[Path] = ConfigOpt) -> None:
     """Map every ERP SKU that names exactly one shop product or combination; report the rest."""
-    from pssync.cdc.database import connect
+    from pssync.prestashop.database import connect
     from pssync.erp.mapping import ErpItem, load_from_catalogue
 
     settings = settings_or_exit(config)
@@ -137,7 +137,7 @@ def mapping_set(id_product: int = typer.Option(...), id_product_attribute: int =
                 sku: str = typer.Option(...), erp_product_id: str = typer.Option(...),
                 config: Optional[Path] = ConfigOpt) -> None:
     """Map one shop product/combination to an ERP SKU by hand (kept across catalogue loads)."""
-    from pssync.cdc.database import connect
+    from pssync.prestashop.database import connect
     from pssync.erp.mapping import Mapping, set_mapping
 
     settings = settings_or_exit(config)
@@ -153,7 +153,7 @@ def mapping_show(config: Optional[Path] = ConfigOpt,
     """List the mapping table."""
     from dataclasses import asdict
 
-    from pssync.cdc.database import connect
+    from pssync.prestashop.database import connect
     from pssync.erp.mapping import all_mappings
 
     settings = settings_or_exit(config)

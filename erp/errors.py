@@ -1,9 +1,10 @@
 """How ERP failures are classified: transient ones are retried with backoff (honouring
 Retry-After), permanent ones are reported with the ERP's own message and never retried blindly."""
 from __future__ import annotations
+from pssync.errors import PermanentError, PssyncError, TransientError
 
 
-class ErpError(Exception):
+class ErpError(PssyncError):
     def __init__(self, erp: str, message: str, *, status: int | None = None,
                  code: str | None = None) -> None:
         super().__init__(f"{erp}: {message}")
@@ -13,7 +14,7 @@ class ErpError(Exception):
         self.code = code
 
 
-class TransientErpError(ErpError):
+class TransientErpError(ErpError, TransientError):
     """Timeouts, connection failures, 5xx, 429: worth retrying."""
 
     def __init__(self, erp: str, message: str, *, status: int | None = None,
@@ -22,7 +23,7 @@ class TransientErpError(ErpError):
         self.retry_after = retry_after
 
 
-class PermanentErpError(ErpError):
+class PermanentErpError(ErpError, PermanentError):
     """The ERP refused the request itself (validation, unknown product, credit limit,
     authentication): retrying the same request cannot succeed."""
 

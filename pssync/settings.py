@@ -17,6 +17,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+from pssync.errors import PssyncError
 
 DEFAULT_CAPTURED_TABLES = (
     "orders",
@@ -263,7 +264,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-class ConfigError(Exception):
+class ConfigError(PssyncError):
     """Configuration that cannot be used; the message names each bad key and why."""
 
 

@@ -22,7 +22,7 @@ SINKS = ("shop", "erp")
 def state_connection(settings: Settings):
     """The database holding the sync log, effects and offsets (sinks.state_database, default the
     shop database: the shop sink's writes and its offsets then commit together)."""
-    from pssync.cdc.database import connect
+    from pssync.prestashop.database import connect
 
     return lambda: connect(settings.mysql, database=settings.sinks.state_database)
 

@@ -13,7 +13,7 @@ Transient ERP errors are retried in place (``sinks.retry_attempts``, backoff cap
 TransientFailure: the runner rolls the command back and tries it again later. Permanent errors
 become a PermanentFailure carrying the ERP's own message (dead-letter topic).
 
-After a successful create or cancel an :class:`~streams.commands.OrderAck` goes to
+After a successful create or cancel an :class:`~pssync.schemas.commands.OrderAck` goes to
 ``sinks.acks_topic``, keyed by shop reference, through an idempotent producer. ``before_commit``
 waits until Kafka has acknowledged it, so the command's offset is never committed before its ack is
 durable; a crash in between sends the ack again on the next attempt (harmless: consumers key on
@@ -40,8 +40,8 @@ from pssync.settings import Settings
 from pssync.sinks import synclog
 from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
 from pssync.sinks.runner import Decoded
-from pssync.streams.commands import OrderAck, decode_sales_order, encode, sales_order_key
-from pssync.streams.orders import SalesOrderCommand
+from pssync.schemas.commands import OrderAck, decode_sales_order, encode, sales_order_key
+from pssync.schemas.sales_order import SalesOrderCommand
 
 log = logging.getLogger(__name__)
 

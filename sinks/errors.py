@@ -1,19 +1,20 @@
 """How a sink's attempt at one command can end, other than applied."""
 from __future__ import annotations
+from pssync.errors import PermanentError, PssyncError, TransientError
 
 
-class SinkError(Exception):
+class SinkError(PssyncError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-class PermanentFailure(SinkError):
+class PermanentFailure(SinkError, PermanentError):
     """The command can never take effect as it is (unknown order, refused by the ERP): it goes to
     the dead-letter topic with the reason; the sink goes on with the next command."""
 
 
-class TransientFailure(SinkError):
+class TransientFailure(SinkError, TransientError):
     """Worth retrying (connection lost, lock wait timeout, ERP 5xx/429): the whole batch is rolled
     back and tried again after a backoff of at least ``retry_after`` seconds."""
 

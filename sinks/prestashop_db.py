@@ -3,7 +3,7 @@ into the PrestaShop tables, inside the runner's transaction (with the echo marke
 sync-log row and the offsets), so that a crash repeats nothing and loses nothing.
 
 Stock is the delicate part. The shop decrements ``ps_stock_available.quantity`` synchronously at
-checkout, and a :class:`~streams.commands.StockCommand` is an absolute level computed a moment
+checkout, and a :class:`~pssync.schemas.commands.StockCommand` is an absolute level computed a moment
 earlier by the stock processor. The write is guarded:
 
 1. all stock rows of the product in the shop are locked (``SELECT ... FOR UPDATE``). A checkout
@@ -36,10 +36,14 @@ from zoneinfo import ZoneInfo
 import pymysql
 import pymysql.cursors
 
+from pssync.errors import PssyncError
+from pssync.prestashop.configuration import resolve_configuration
+from pssync.prestashop.database import connect
+from pssync.prestashop.rules import CANCELLED_STATES, product_level_row
 from pssync.settings import Settings
 from pssync.sinks import runner
 from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
-from pssync.streams.commands import (
+from pssync.schemas.commands import (
     OrderStateCommand,
     PriceCommand,
     ProductCommand,
@@ -47,7 +51,6 @@ from pssync.streams.commands import (
     TrackingCommand,
     decode_shop_command,
 )
-from pssync.streams.orders import resolve_configuration
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ FIELD_GUARD_DDL = f"""CREATE TABLE IF NOT EXISTS {FIELD_GUARD_TABLE} (
   PRIMARY KEY (id_shop, id_product, id_product_attribute, field)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"""
 
-CANCELED, ERROR = "PS_OS_CANCELED", "PS_OS_ERROR"
+CANCELED, ERROR = CANCELLED_STATES
 PRICE_STEP = Decimal("0.000001")          # DECIMAL(20,6)
 
 
@@ -136,19 +139,6 @@ def reserved_by(state: StateFlags, canceled_or_error: set[int]) -> bool:
 def combination_impact(price: Decimal, base_price: Decimal) -> Decimal:
     """ps_product_attribute.price holds the combination's impact on the product's price."""
     return (Decimal(price) - Decimal(base_price)).quantize(PRICE_STEP)
-
-
-def product_level(rows: Iterable[Mapping[str, Any]]) -> tuple[int, int, int]:
-    """(quantity, reserved, physical) of the product-level row: the sums of the combination rows,
-    as StockAvailable::postSave writes them."""
-    q = r = p = 0
-    for row in rows:
-        if int(row["id_product_attribute"]) == 0:
-            continue
-        q += int(row["quantity"])
-        r += int(row["reserved_quantity"])
-        p += int(row["physical_quantity"])
-    return q, r, p
 
 
 # ---- the applier ------------------------------------------------------------------------------
@@ -227,12 +217,9 @@ class PrestashopDbApplier:
 
     def _connect(self, database: str | None = None) -> pymysql.connections.Connection:
         """A side connection (autocommit, dict rows); the server being away is worth a retry."""
-        from pssync.cdc.database import connect
-        from pssync.cdc.errors import CaptureError
-
         try:
             return connect(self.settings.mysql, database=database)
-        except CaptureError as exc:
+        except PssyncError as exc:
             raise TransientFailure(str(exc)) from exc
 
     def _fresh_conn(self) -> pymysql.connections.Connection:
@@ -295,7 +282,7 @@ class PrestashopDbApplier:
         rows = self._rows(conn, f"SELECT id_product_attribute, quantity, reserved_quantity, physical_quantity "
                                 f"FROM {self.t('stock_available')} WHERE id_product=%s AND id_shop=%s "
                                 "AND id_product_attribute<>0", (id_product, id_shop))
-        q, r, p = product_level(rows)
+        q, r, p = product_level_row(rows)
         self._exec(conn, f"UPDATE {self.t('stock_available')} SET quantity=%s, reserved_quantity=%s, "
                          "physical_quantity=%s WHERE id_product=%s AND id_product_attribute=0 AND id_shop=%s",
                    (q, r, p, id_product, id_shop))

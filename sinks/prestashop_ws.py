@@ -45,200 +45,29 @@ sink's echo (``marks_echo`` is False), unlike the database mode's.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pymysql
 
-from pssync.erp.http import parse_retry_after
-from pssync.settings import PrestashopWebserviceSettings, Settings
-from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
+from pssync.prestashop.rules import CANCELLED_STATES
+from pssync.prestashop.webservice import PrestashopWebservice, decimal_field, int_field, one_of
+from pssync.settings import Settings
+from pssync.sinks.errors import PermanentFailure, Skipped
 from pssync.sinks.runner import Decoded
-from pssync.streams.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand, TrackingCommand,
+from pssync.schemas.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand, TrackingCommand,
                               decode_shop_command)
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_STATUS = {408, 425, 429}          # and every 5xx
 CONFIG_TTL_S = 600.0                        # PS_OS_* ids are re-read this often
-CANCELLED_STATES = ("PS_OS_CANCELED", "PS_OS_ERROR")
 IDS_PER_FILTER = 100                        # ids per filter[id_order]=[a|b|...] request
 PRICE_STEP = Decimal("0.000001")            # DECIMAL(20,6)
-
-
-# ---- the Webservice client ----------------------------------------------------------------------
-
-class PrestashopWebservice:
-    """A small client for the resources the sink uses; answers parsed from JSON."""
-
-    def __init__(self, settings: PrestashopWebserviceSettings, *,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        base = settings.url.rstrip("/") + "/"
-        self._http = httpx.Client(
-            base_url=base, auth=httpx.BasicAuth(settings.key.get_secret_value(), ""),
-            timeout=httpx.Timeout(settings.timeout_s), transport=transport,
-            headers={"Accept": "application/json"}, follow_redirects=False)
-
-    def close(self) -> None:
-        self._http.close()
-
-    # -- reads ------------------------------------------------------------------------------
-    def list(self, resource: str, *, filters: Mapping[str, str] | None = None,
-             display: str = "full", date: bool = False,
-             params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-        """``GET /api/<resource>?display=...&filter[f]=...``: the matching records (display=full:
-        with their associations). ``filters`` values use PrestaShop's syntax, e.g. "[12]"."""
-        query: dict[str, str] = {"display": display}
-        if date:
-            query["date"] = "1"
-        for name, value in (filters or {}).items():
-            query[f"filter[{name}]"] = value
-        query.update(params or {})
-        body = self._json(self._send("GET", resource, params=query), "GET", resource)
-        if body == [] or body == {}:
-            return []                          # PrestaShop's JSON for "nothing matched"
-        if isinstance(body, dict) and isinstance(body.get(resource), list):
-            return [row for row in body[resource] if isinstance(row, dict)]
-        raise PermanentFailure(f"PrestaShop Webservice GET {resource}: unexpected answer "
-                               f"{_short(body)}")
-
-    def get(self, resource: str, record_id: int,
-            params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        """``GET /api/<resource>/<id>``: the record. Falsy fields are absent (PrestaShop's JSON
-        output filters them out of single records)."""
-        path = f"{resource}/{int(record_id)}"
-        return self._record(self._json(self._send("GET", path, params=dict(params or {})), "GET", path),
-                            "GET", path)
-
-    # -- writes -------------------------------------------------------------------------------
-    def patch(self, resource: str, node: str, record_id: int, fields: Mapping[str, Any],
-              params: Mapping[str, str] | None = None) -> None:
-        """``PATCH /api/<resource>/<id>`` with only the id and ``fields`` (PrestaShop 8.0+)."""
-        body = xml_body(node, {"id": int(record_id), **fields})
-        self._send("PATCH", f"{resource}/{int(record_id)}", params=dict(params or {}), content=body)
-
-    def post(self, resource: str, node: str, fields: Mapping[str, Any],
-             params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        response = self._send("POST", resource, params=dict(params or {}), content=xml_body(node, fields))
-        try:
-            return self._record(response.json(), "POST", resource)
-        except (ValueError, PermanentFailure):
-            return {}      # created (201); the echoed record is only informational
-
-    # -- internals ----------------------------------------------------------------------------
-    def _send(self, method: str, path: str, *, params: dict[str, str],
-              content: bytes | None = None) -> httpx.Response:
-        params = {**params, "output_format": "JSON"}
-        headers = {"Content-Type": "text/xml; charset=utf-8"} if content is not None else None
-        where = f"PrestaShop Webservice {method} {path}"
-        try:
-            response = self._http.request(method, path, params=params, content=content, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TransientFailure(f"{where} timed out ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise TransientFailure(f"{where} failed: {type(exc).__name__}: {exc}") from exc
-        status = response.status_code
-        if 200 <= status < 300:
-            return response
-        message = error_message(response)
-        reason = f"{where} -> {status}: {message}"
-        if status >= 500 or status in TRANSIENT_STATUS:
-            raise TransientFailure(reason, retry_after=parse_retry_after(response.headers.get("Retry-After")))
-        if 300 <= status < 400:
-            reason += f" (redirected to {response.headers.get('Location', '?')}; check sinks.webservice.url)"
-        raise PermanentFailure(reason)
-
-    @staticmethod
-    def _json(response: httpx.Response, method: str, path: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            # a maintenance page or PHP notices printed before the JSON: the shop's problem, for now
-            raise TransientFailure(f"PrestaShop Webservice {method} {path}: answer is not JSON "
-                                   f"({_short(response.text)})") from None
-
-    @staticmethod
-    def _record(body: Any, method: str, path: str) -> dict[str, Any]:
-        if isinstance(body, dict) and len(body) == 1:
-            (value,) = body.values()
-            if isinstance(value, list) and len(value) == 1:
-                value = value[0]                # the list shape, when display= was sent
-            if isinstance(value, dict):
-                return value
-        raise PermanentFailure(f"PrestaShop Webservice {method} {path}: unexpected answer {_short(body)}")
-
-
-def xml_body(node: str, fields: Mapping[str, Any]) -> bytes:
-    """``<prestashop><node><field>value</field>...</node></prestashop>``, the documented format."""
-    root = ET.Element("prestashop", {"xmlns:xlink": "http://www.w3.org/1999/xlink"})
-    element = ET.SubElement(root, node)
-    for name, value in fields.items():
-        ET.SubElement(element, name).text = "" if value is None else str(value)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
-
-
-def error_message(response: httpx.Response) -> str:
-    """PrestaShop's own error(s): ``{"errors":[{"code","message"}]}`` in JSON, or
-    ``<prestashop><errors><error><code/><message/>`` in XML; else the start of the body."""
-    text = response.text.strip()
-    if not text:
-        return response.reason_phrase or "empty answer"
-    errors: list[tuple[Any, str]] = []
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("errors"), list):
-        errors = [(e.get("code"), str(e.get("message", ""))) for e in body["errors"] if isinstance(e, dict)]
-    elif body is None and text.startswith("<"):
-        try:
-            root = ET.fromstring(text)
-        except ET.ParseError:
-            root = None
-        if root is not None:
-            errors = [((e.findtext("code") or "").strip() or None, (e.findtext("message") or "").strip())
-                      for e in root.iter("error")]
-    if errors:
-        return "; ".join(f"[{code}] {msg}" if code not in (None, "") else msg for code, msg in errors)
-    return _short(text, 300)
-
-
-def _short(value: Any, limit: int = 200) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _int(row: Mapping[str, Any], name: str) -> int:
-    """A numeric field of a Webservice record: strings in JSON, absent when 0 in single records."""
-    value = row.get(name)
-    if value in (None, "", False):
-        return 0
-    try:
-        return int(str(value))
-    except ValueError:
-        raise PermanentFailure(f"PrestaShop Webservice returned {name}={value!r}, not an integer") from None
-
-
-def _decimal(row: Mapping[str, Any], name: str) -> Decimal:
-    value = row.get(name)
-    if value in (None, "", False):
-        return Decimal(0)
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise PermanentFailure(f"PrestaShop Webservice returned {name}={value!r}, not a number") from None
-
-
-def _one_of(values: Iterable[int]) -> str:
-    return "[" + "|".join(str(v) for v in values) + "]"
 
 
 # ---- the applier -------------------------------------------------------------------------------
@@ -304,8 +133,8 @@ class PrestashopWebserviceApplier:
                                 display="[id,name,value,id_shop,id_shop_group]")
             for name in missing:
                 candidates = [r for r in rows if r.get("name") == name]
-                shop_rows = [r for r in candidates if _int(r, "id_shop") == id_shop]
-                global_rows = [r for r in candidates if not _int(r, "id_shop") and not _int(r, "id_shop_group")]
+                shop_rows = [r for r in candidates if int_field(r, "id_shop") == id_shop]
+                global_rows = [r for r in candidates if not int_field(r, "id_shop") and not int_field(r, "id_shop_group")]
                 chosen = (shop_rows or global_rows or candidates or [None])[0]
                 if chosen is None:
                     raise PermanentFailure(f"configuration {name} not found in the shop (Webservice configurations)")
@@ -319,8 +148,8 @@ class PrestashopWebserviceApplier:
     # -- stock ------------------------------------------------------------------------------------------
     def _stock(self, cmd: StockCommand) -> str:
         row = self._stock_row(cmd)
-        row_id = _int(row, "id")
-        if _int(row, "depends_on_stock"):
+        row_id = int_field(row, "id")
+        if int_field(row, "depends_on_stock"):
             raise PermanentFailure(f"stock_available {row_id} depends on advanced stock management "
                                    f"(depends_on_stock=1): PrestaShop refuses Webservice updates of it")
         excluded = set(self.config_ids(CANCELLED_STATES, cmd.id_shop).values())
@@ -338,7 +167,7 @@ class PrestashopWebserviceApplier:
         if again != first:
             expected = max(0, cmd.quantity - sum(again.values()))
             now_row = self.ws.get("stock_availables", row_id)
-            current = _int(now_row, "quantity")
+            current = int_field(now_row, "quantity")
             if current != expected:
                 self.ws.patch("stock_availables", "stock_available", row_id, {"quantity": expected})
                 result += f"; re-check: unseen orders {sorted(first)} -> {sorted(again)}, quantity={expected}"
@@ -351,8 +180,8 @@ class PrestashopWebserviceApplier:
         rows = self.ws.list("stock_availables",
                             filters={"id_product": f"[{cmd.id_product}]",
                                      "id_product_attribute": f"[{cmd.id_product_attribute}]"})
-        own = [r for r in rows if _int(r, "id_shop") == cmd.id_shop]
-        shared = [r for r in rows if _int(r, "id_shop") == 0]     # a shop group sharing its stock
+        own = [r for r in rows if int_field(r, "id_shop") == cmd.id_shop]
+        shared = [r for r in rows if int_field(r, "id_shop") == 0]     # a shop group sharing its stock
         chosen = own or shared
         if len(chosen) != 1:
             what = (f"product {cmd.id_product} combination {cmd.id_product_attribute} "
@@ -372,28 +201,28 @@ class PrestashopWebserviceApplier:
         processor did not know and that hold stock (not cancelled / in payment error)."""
         until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)   # generous: the shop's clock may run ahead
         filters = {"date_add": f"[{self._shop_time(cmd.orders_since)},{self._shop_time(until)}]"}
-        if _int(row, "id_shop"):
-            filters["id_shop"] = f"[{_int(row, 'id_shop')}]"
-        elif _int(row, "id_shop_group"):
-            filters["id_shop_group"] = f"[{_int(row, 'id_shop_group')}]"
+        if int_field(row, "id_shop"):
+            filters["id_shop"] = f"[{int_field(row, 'id_shop')}]"
+        elif int_field(row, "id_shop_group"):
+            filters["id_shop_group"] = f"[{int_field(row, 'id_shop_group')}]"
         orders = self.ws.list("orders", filters=filters, display="[id,current_state]", date=True)
         known = set(cmd.known_orders)
-        candidates = sorted({_int(o, "id") for o in orders
-                             if _int(o, "id") not in known and _int(o, "current_state") not in excluded_states})
+        candidates = sorted({int_field(o, "id") for o in orders
+                             if int_field(o, "id") not in known and int_field(o, "current_state") not in excluded_states})
         quantities: dict[int, int] = {}
         for start in range(0, len(candidates), IDS_PER_FILTER):
             chunk = candidates[start:start + IDS_PER_FILTER]
             lines = self.ws.list("order_details",
-                                 filters={"id_order": _one_of(chunk), "product_id": f"[{cmd.id_product}]",
+                                 filters={"id_order": one_of(chunk), "product_id": f"[{cmd.id_product}]",
                                           "product_attribute_id": f"[{cmd.id_product_attribute}]"},
                                  display="[id,id_order,product_id,product_attribute_id,product_quantity]")
             for line in lines:
-                if (_int(line, "product_id"), _int(line, "product_attribute_id")) != \
+                if (int_field(line, "product_id"), int_field(line, "product_attribute_id")) != \
                         (cmd.id_product, cmd.id_product_attribute):
                     continue
-                order = _int(line, "id_order")
+                order = int_field(line, "id_order")
                 if order in chunk:
-                    quantities[order] = quantities.get(order, 0) + _int(line, "product_quantity")
+                    quantities[order] = quantities.get(order, 0) + int_field(line, "product_quantity")
         return {order: q for order, q in quantities.items() if q}
 
     # -- price ------------------------------------------------------------------------------------------
@@ -409,7 +238,7 @@ class PrestashopWebserviceApplier:
     def _price(self, cmd: PriceCommand) -> str:
         shop = {"id_shop": str(cmd.id_shop)}
         product = self.ws.get("products", cmd.id_product, params=shop)
-        base = _decimal(product, "price")
+        base = decimal_field(product, "price")
         price = cmd.price.quantize(PRICE_STEP)
         if cmd.id_product_attribute == 0:
             if base.quantize(PRICE_STEP) == price:
@@ -417,12 +246,12 @@ class PrestashopWebserviceApplier:
             self.ws.patch("products", "product", cmd.id_product, {"price": f"{price:f}"}, params=shop)
             return f"product {cmd.id_product} price={price}"
         combination = self.ws.get("combinations", cmd.id_product_attribute, params=shop)
-        owner = _int(combination, "id_product")
+        owner = int_field(combination, "id_product")
         if owner != cmd.id_product:
             raise PermanentFailure(f"combination {cmd.id_product_attribute} belongs to product {owner}, "
                                    f"not {cmd.id_product} (sku {cmd.sku})")
         impact = (price - base).quantize(PRICE_STEP)
-        if _decimal(combination, "price").quantize(PRICE_STEP) == impact:
+        if decimal_field(combination, "price").quantize(PRICE_STEP) == impact:
             raise Skipped(f"combination {cmd.id_product_attribute} impact already {impact} (price {price})")
         self.ws.patch("combinations", "combination", cmd.id_product_attribute, {"price": f"{impact:f}"},
                       params=shop)
@@ -441,8 +270,8 @@ class PrestashopWebserviceApplier:
 
     def _order_state(self, cmd: OrderStateCommand) -> str:
         order = self._order(cmd.id_order, cmd.shop_reference)
-        state = self.config_ids([cmd.state_key], _int(order, "id_shop"))[cmd.state_key]
-        if _int(order, "current_state") == state:
+        state = self.config_ids([cmd.state_key], int_field(order, "id_shop"))[cmd.state_key]
+        if int_field(order, "current_state") == state:
             raise Skipped(f"order {cmd.id_order} already in state {state} ({cmd.state_key})")
         created = self.ws.post("order_histories", "order_history",
                                {"id_order": cmd.id_order, "id_order_state": state}, params=self._email_params())
@@ -454,8 +283,8 @@ class PrestashopWebserviceApplier:
         carriers = self.ws.list("order_carriers", filters={"id_order": f"[{cmd.id_order}]"})
         if not carriers:
             raise PermanentFailure(f"order {cmd.id_order} has no order_carrier row")
-        latest = max(carriers, key=lambda r: _int(r, "id"))
-        carrier_id = _int(latest, "id")
+        latest = max(carriers, key=lambda r: int_field(r, "id"))
+        carrier_id = int_field(latest, "id")
         if str(latest.get("tracking_number") or "") == cmd.tracking_number:
             raise Skipped(f"order_carrier {carrier_id} already has tracking number {cmd.tracking_number}")
         self.ws.patch("order_carriers", "order_carrier", carrier_id, {"tracking_number": cmd.tracking_number},

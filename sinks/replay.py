@@ -38,6 +38,7 @@ from confluent_kafka import (
 
 from pssync.bus.kafka import read_committed_consumer
 from pssync.settings import KafkaSettings, Settings
+from pssync.errors import PermanentError
 
 ERRORS_PREFIX = "__connect.errors."
 ORIGINAL_TOPIC = "__connect.errors.topic"
@@ -199,7 +200,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-class Refused(Exception):
+class Refused(PermanentError):
     """A dead letter that cannot be replayed; the message says why."""
 
 
@@ -276,7 +277,7 @@ def window_bounds(low: int, high: int, *, start: int | None = None,
 
 # ---- Kafka ------------------------------------------------------------------------------------
 
-class TopicMissing(Exception):
+class TopicMissing(PermanentError):
     pass
 
 

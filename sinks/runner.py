@@ -29,8 +29,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Pro
 from pssync.bus.kafka import ensure_topics, read_committed_consumer
 from pssync.settings import Settings
 from pssync.sinks import synclog
-from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
-from pssync.streams.commands import BadCommand, IdempotencyKey, payload_hash
+from pssync.errors import PermanentError, TransientError
+from pssync.sinks.errors import Skipped, TransientFailure
+from pssync.schemas.commands import BadCommand, IdempotencyKey, payload_hash
+from pssync.errors import PssyncError
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +213,7 @@ class SinkRunner:
                     self._transaction(group, record_offsets)
                     self.counters.batches += 1
                     break
-                except (TransientFailure, pymysql.err.OperationalError, pymysql.err.InterfaceError,
+                except (TransientError, pymysql.err.OperationalError, pymysql.err.InterfaceError,
                         pymysql.err.IntegrityError) as exc:
                     self._reset_conn()
                     attempt += 1
@@ -280,12 +282,13 @@ class SinkRunner:
             synclog.record_effect(conn, decoded.key, decoded.command_id, f"skipped: {exc.reason}"[:255])
             synclog.log_attempt(conn, attempt, "skipped", detail=exc.reason)
             return "skipped"
-        except PermanentFailure as exc:
+        except PermanentError as exc:
             self._rollback_command(conn)
-            self._dead_letter(msg, exc.reason, "PermanentFailure")
-            synclog.log_attempt(conn, attempt, "dead_letter", exc.reason)
+            reason = getattr(exc, "reason", None) or str(exc)
+            self._dead_letter(msg, reason, "PermanentFailure")
+            synclog.log_attempt(conn, attempt, "dead_letter", reason)
             log.error("sink %s: %s (%s %s) dead-lettered: %s", self.applier.name, where,
-                      decoded.key.resource, decoded.key.external_id, exc.reason)
+                      decoded.key.resource, decoded.key.external_id, reason)
             return "dead_letter"
         synclog.record_effect(conn, decoded.key, decoded.command_id, (result or "")[:255])
         synclog.log_attempt(conn, attempt, "applied", detail=result)
@@ -332,7 +335,7 @@ class SinkRunner:
             conn.close()
 
 
-class SinkStopped(Exception):
+class SinkStopped(PssyncError):
     """Stopped while waiting to retry; nothing of the failed batch was committed."""
 
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import pymysql
 
-from pssync.streams.commands import IdempotencyKey
+from pssync.schemas.commands import IdempotencyKey
 
 Direction = Literal["to_erp", "to_shop"]
 Outcome = Literal["applied", "duplicate", "skipped", "retry", "dead_letter"]

@@ -44,7 +44,7 @@ mapping = OrderMapping.from_yaml(Path(settings.streams.order_mapping).read_text(
 
 def live_columns() -> dict[str, set[str]]:
     """Columns of the shop database as it is (rules are validated against them at start)."""
-    from pssync.cdc.database import connect
+    from pssync.prestashop.database import connect
 
     conn = connect(settings.mysql)
     try:

@@ -18,14 +18,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pssync.erp.base import Address, Customer, SalesOrder, SalesOrderLine
+from pssync.erp.base import Address, Customer
+from pssync.prestashop.configuration import resolve_configuration
+from pssync.schemas.sales_order import CommandLine, ErpAction, SalesOrderCommand
+from pssync.errors import PermanentError, TransientError
 
 Row = Mapping[str, Any]
 SkuLookup = Callable[[int, int], str | None]
-ErpAction = Literal["create", "cancel"]
 # create: always send; unpaid: awaiting payment, sent only with send_unpaid; cancel; ignore: no command
 StateRule = Literal["create", "unpaid", "cancel", "ignore"]
-LineKind = Literal["product", "shipping", "wrapping", "discount"]
 
 # Fixed forever: changing it changes every command id and defeats de-duplication downstream.
 ORDER_COMMAND_NAMESPACE = uuid.UUID("bd6f20ab-eef1-575d-9919-435d3926f296")
@@ -50,11 +51,11 @@ DEFAULT_STATES: dict[str, StateRule] = {
 _COMMENT_FIELDS = {"shop_reference": "", "reference": "", "id_order": 0, "payment": ""}
 
 
-class ConfigurationIncomplete(Exception):
+class ConfigurationIncomplete(TransientError):
     """The order's state cannot be told yet: some mapped PS_OS_* keys are not among the rows."""
 
 
-class Unmappable(Exception):
+class Unmappable(PermanentError):
     """An order that cannot become a command. ``record`` names what it is about (shop, order,
     line, product ids...) with JSON-friendly values, for the dead-letter topic's headers."""
 
@@ -64,7 +65,7 @@ class Unmappable(Exception):
         super().__init__(f"{reason} [{', '.join(f'{k}={v}' for k, v in self.record.items())}]")
 
 
-class UnknownProduct(Unmappable):
+class ProductNotMapped(Unmappable):
     """A line's product has no ERP SKU in the mapping (yet: the mapping may be loaded later)."""
 
 
@@ -144,63 +145,8 @@ class OrderMapping(_Frozen):
 
 
 # ---------------------------------------------------------------------------------------------
-# The command
+# The order's rows
 # ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CommandLine:
-    sku: str
-    quantity: Decimal
-    unit_price: Decimal                 # tax excluded, in the command's currency
-    description: str
-    kind: LineKind = "product"
-    id_order_detail: int | None = None  # the source line; None for extra lines
-
-    def to_erp(self) -> SalesOrderLine:
-        return SalesOrderLine(self.sku, self.quantity, self.unit_price, self.description)
-
-
-@dataclass(frozen=True)
-class SalesOrderCommand:
-    command_id: uuid.UUID
-    erp_action: ErpAction
-    shop_id: str
-    id_shop: int
-    id_order: int
-    reference: str                      # PrestaShop's reference, shared by orders split from a cart
-    shop_reference: str                 # unique per order: the ERP's idempotency key
-    state_id: int
-    state_key: str                      # the PS_OS_* key the state resolved to
-    source_event_id: str
-    customer: Customer
-    currency: str
-    lines: tuple[CommandLine, ...]
-    invoice_address: Address
-    shipment_address: Address
-    ordered_at: dt.datetime
-    shipping_cost: Decimal              # tax excluded; 0 when shipping is sent as a line
-    comment: str
-    carrier: str
-    price_list: str | None
-
-    @property
-    def net_total(self) -> Decimal:
-        """Tax-excluded total as the ERP will compute it from the lines and shipping."""
-        return sum((line.quantity * line.unit_price for line in self.lines), Decimal(0)) + self.shipping_cost
-
-    def to_sales_order(self) -> SalesOrder:
-        return SalesOrder(
-            shop_reference=self.shop_reference,
-            customer=self.customer,
-            currency=self.currency,
-            lines=tuple(line.to_erp() for line in self.lines),
-            invoice_address=self.invoice_address,
-            shipment_address=self.shipment_address,
-            ordered_at=self.ordered_at,
-            shipping_cost=self.shipping_cost,
-            comment=self.comment,
-        )
-
 
 @dataclass(frozen=True)
 class OrderRows:
@@ -283,27 +229,6 @@ def build_command(rows: OrderRows, mapping: OrderMapping, sku_for: SkuLookup,
 # ---------------------------------------------------------------------------------------------
 # States
 # ---------------------------------------------------------------------------------------------
-
-def resolve_configuration(rows: Iterable[Row], name: str, id_shop: int, id_shop_group: int) -> str | None:
-    """A ps_configuration value as PrestaShop reads it: the shop's row, else its group's, else the
-    global one (NULL or 0 scope columns). ``name`` is not unique: the newest row of a scope wins."""
-    best: tuple[int, int] | None = None
-    value: str | None = None
-    for row in rows:
-        if row.get("name") != name:
-            continue
-        row_shop, row_group = row.get("id_shop") or 0, row.get("id_shop_group") or 0
-        if row_shop:
-            scope = 3 if row_shop == id_shop else 0
-        elif row_group:
-            scope = 2 if row_group == id_shop_group else 0
-        else:
-            scope = 1
-        rank = (scope, row.get("id_configuration") or 0)
-        if scope and (best is None or rank > best):
-            best, value = rank, row.get("value")
-    return value
-
 
 def effective_state(order: Row, history: Iterable[Row]) -> int:
     """``ps_orders.current_state``, unless a history row is newer than the order's ``date_upd``:
@@ -446,7 +371,7 @@ def _product_line(detail: Row, sku_for: SkuLookup, money: Callable[[Decimal], De
     found = line_sku(sku_for, id_product, id_attribute)
     if found is None:
         tried = f"({id_product}, {id_attribute})" + (f" nor ({id_product}, 0)" if id_attribute else "")
-        raise UnknownProduct(f"no ERP SKU mapped for product/combination {tried}", where)
+        raise ProductNotMapped(f"no ERP SKU mapped for product/combination {tried}", where)
     sku = found[0]
     quantity = Decimal(_int(detail, "product_quantity"))
     if quantity <= 0:

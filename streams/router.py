@@ -22,7 +22,7 @@ from pssync.cdc.capture import ORIGIN_HEADER
 from pssync.cdc.events import topic_for
 from pssync.erp.topics import topic_name
 from pssync.settings import Settings
-from pssync.streams.commands import BadCommand, decode_ack
+from pssync.schemas.commands import BadCommand, decode_ack
 from pssync.streams.routes import (ACKS, BROADCAST_TABLES, KIND_HEADER, ORDER_TABLES, PRODUCT_TABLES,
                             Hub, Unroutable, app_id, header, hub_topic_name, routes)
 

@@ -20,6 +20,7 @@ streams.shop_hub and streams.stock_hub.
 from __future__ import annotations
 
 from typing import Any, Literal
+from pssync.errors import PermanentError
 
 KIND_HEADER = "pssync.kind"      # what a hub event is: a source table, an ERP topic kind, or a stock.* event
 BROADCAST = None                  # route to every partition of the hub
@@ -34,7 +35,7 @@ ERP_STATE_KINDS = ("erp.order_status", "erp.shipment")   # need no lookup: by ER
 ACKS = "acks"
 
 
-class Unroutable(ValueError):
+class Unroutable(PermanentError, ValueError):
     """An event without the field its route needs (named in the message)."""
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pssync.errors import PermanentError
 
 Owner = Literal["erp", "prestashop"]
 Flow = Literal["erp_to_prestashop", "prestashop_to_erp", "none"]
@@ -26,7 +27,7 @@ ALL = "*"
 _STATE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
-class RulesError(ValueError):
+class RulesError(PermanentError, ValueError):
     """Every problem found in a rules file, one line each."""
 
     def __init__(self, problems: list[str]):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from pssync.streams.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
+from pssync.schemas.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
                               TrackingCommand, new_command_id)
 from pssync.streams.stock import Publish
 

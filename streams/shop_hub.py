@@ -23,11 +23,11 @@ from typing import Any, Awaitable, Callable
 from pssync.streams.app import (PARTITIONS, ExactTable, app, commands, dead_letter_record, dead_letters, decode, guarded, hubs, is_echo,
                          mapping, rules, send_stock_event, send_to_hub, settings, shop_commands, state,
                          utc_now, violations_out, _plain)
-from pssync.streams.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, TrackingCommand,
+from pssync.schemas.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, TrackingCommand,
                               decode_ack, encode, encode_sales_order)
 
 Command = PriceCommand | ProductCommand | OrderStateCommand | TrackingCommand
-from pssync.streams.orders import ConfigurationIncomplete, OrderRows, UnknownProduct, Unmappable, build_command, line_sku, lines_incomplete, resolve_configuration
+from pssync.streams.orders import ConfigurationIncomplete, OrderRows, ProductNotMapped, Unmappable, build_command, line_sku, lines_incomplete, resolve_configuration
 from pssync.streams.retention import stale_orders
 from pssync.streams.router import partition_for
 from pssync.streams.routes import KIND_HEADER, PRODUCT_TABLES, header, kind_of, order_key, sku_key
@@ -141,7 +141,7 @@ async def try_emit(id_order: int, partition: int) -> None:
     except ConfigurationIncomplete:
         waiting(id_order, partition, "references")     # more ps_configuration rows may tell its state
         return
-    except UnknownProduct as exc:
+    except ProductNotMapped as exc:
         # dead-lettered (once) with the reason, and kept waiting: the mapping row may come after the
         # order (the router does not order topics), or be loaded later; then the command goes out
         await dead_letter_order(id_order, exc.reason, exc.record)

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Literal
+
+from pssync.prestashop.rules import product_level
 
 Mode = Literal["delta", "snapshot"]
 Quantity = int | Decimal
@@ -73,12 +75,6 @@ class Publish:
     def shortfall(self) -> int:
         """Units the shop has promised beyond what the ERP covers (0 when none)."""
         return max(0, -_floor(self.available))
-
-
-def product_level(values: Iterable[int]) -> int:
-    """PrestaShop's id_product_attribute=0 row of a product with combinations: the sum of its
-    combination rows (what StockAvailable::postSave writes)."""
-    return sum(values)
 
 
 class StockBook:

@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Callable
 
 from pssync.streams.app import (alerts, app, dead_letter_record, decode, guarded, hubs, send_stock_event, settings,
                          shop_commands, state, utc_now)
-from pssync.streams.commands import encode
+from pssync.schemas.commands import encode
 from pssync.streams.routes import KIND_HEADER, header, kind_of
 from pssync.streams.shop_commands import stock_command
 from pssync.streams.stock import StockBook, reconcile

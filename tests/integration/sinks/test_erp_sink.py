@@ -29,8 +29,8 @@ from pssync.settings import Settings
 from pssync.sinks import synclog
 from pssync.sinks.erp import ErpApplier
 from pssync.sinks.runner import SinkRunner
-from pssync.streams.commands import decode_ack, encode_sales_order
-from pssync.streams.orders import CommandLine, SalesOrderCommand
+from pssync.schemas.commands import decode_ack, encode_sales_order
+from pssync.schemas.sales_order import CommandLine, SalesOrderCommand
 from tests.integration.erp.tryton_support import adapter as tryton_adapter
 from tests.integration.erp.tryton_support import new_product
 from tests.integration.sinks.support import RunnerThread, empty_database

@@ -22,14 +22,14 @@ import yaml
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from pssync.bus.kafka import ensure_topics
-from pssync.cdc.database import connect
+from pssync.prestashop.database import connect
 from pssync.devstack.shop import Line, place_order
 from pssync.settings import Settings
 from pssync.sinks.errors import PermanentFailure, Skipped
 from pssync.sinks.prestashop_db import PrestashopDbApplier
 from pssync.sinks.runner import SinkRunner
 from tests.integration.sinks.support import RunnerThread
-from pssync.streams.commands import (
+from pssync.schemas.commands import (
     OrderStateCommand,
     PriceCommand,
     ProductCommand,

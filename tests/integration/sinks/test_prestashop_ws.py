@@ -20,7 +20,7 @@ from pssync.settings import Settings
 from pssync.sinks.cli import build_applier, state_connection
 from pssync.sinks.prestashop_ws import PrestashopWebserviceApplier
 from pssync.sinks.runner import SinkRunner
-from pssync.streams.commands import OrderStateCommand, PriceCommand, StockCommand, TrackingCommand, encode
+from pssync.schemas.commands import OrderStateCommand, PriceCommand, StockCommand, TrackingCommand, encode
 from tests.integration.sinks.support import RunnerThread, empty_database
 from tests.vendor_servers.prestashop_webservice import (ALL_METHODS, DEFAULT_KEY, RESOURCES,
                                                         PrestashopWebserviceServer, seed_demo)

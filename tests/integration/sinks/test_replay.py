@@ -21,7 +21,7 @@ from pssync.devstack.shop import Line, place_order
 from pssync.settings import Settings
 from pssync.sinks.cli import app
 from pssync.sinks.prestashop_db import PrestashopDbApplier
-from pssync.streams.commands import OrderStateCommand, PriceCommand, StockCommand, encode
+from pssync.schemas.commands import OrderStateCommand, PriceCommand, StockCommand, encode
 from tests.integration.sinks.support import RunnerThread
 
 pytestmark = pytest.mark.integration

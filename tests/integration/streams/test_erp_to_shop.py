@@ -19,7 +19,7 @@ from pssync.erp.base import Change, OrderStatus, Price, Product, Shipment, Stock
 from pssync.erp.mapping import Mapping, ensure_table, set_mapping
 from pssync.erp.topics import ErpEncoders, SnapshotPart
 from pssync.sinks import synclog
-from pssync.streams.commands import OrderAck, encode
+from pssync.schemas.commands import OrderAck, encode
 from tests.integration.streams.test_orders_to_erp import (read_commands, start_worker, stop_worker,
                                                           streams_settings)
 from tests.integration.support import CaptureThread

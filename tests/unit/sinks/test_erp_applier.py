@@ -17,8 +17,8 @@ from pssync.erp.tryton import TrytonAdapter
 from pssync.settings import Settings
 from pssync.sinks.erp import ErpApplier, product_quantities
 from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
-from pssync.streams.commands import BadCommand, decode_ack, encode_sales_order
-from pssync.streams.orders import CommandLine, SalesOrderCommand
+from pssync.schemas.commands import BadCommand, decode_ack, encode_sales_order
+from pssync.schemas.sales_order import CommandLine, SalesOrderCommand
 
 UTC = dt.timezone.utc
 ACKS = "unit.acks"

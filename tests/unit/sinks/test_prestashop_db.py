@@ -12,14 +12,13 @@ from pssync.sinks.prestashop_db import (
     PrestashopDbApplier,
     StateFlags,
     combination_impact,
-    product_level,
     quantity_to_write,
     reserved_by,
     shop_datetime,
     stock_sign,
     unseen_quantity,
 )
-from pssync.streams.commands import BadCommand, StockCommand, TrackingCommand, encode
+from pssync.schemas.commands import BadCommand, StockCommand, TrackingCommand, encode
 
 UTC = dt.timezone.utc
 # the default states: 1 awaiting check, 2 payment accepted, 4 shipped, 6 canceled, 8 payment error
@@ -77,13 +76,6 @@ def test_reserved_by_open_orders_only():
 def test_combination_impact_is_relative_to_the_base_price():
     assert combination_impact(Decimal("55"), Decimal("29.000000")) == Decimal("26.000000")
     assert combination_impact(Decimal("20.5"), Decimal("29")) == Decimal("-8.500000")
-
-
-def test_product_level_sums_the_combination_rows_only():
-    rows = [{"id_product_attribute": 0, "quantity": 999, "reserved_quantity": 9, "physical_quantity": 1008},
-            {"id_product_attribute": 16, "quantity": 300, "reserved_quantity": 0, "physical_quantity": 300},
-            {"id_product_attribute": 18, "quantity": 100, "reserved_quantity": 2, "physical_quantity": 102}]
-    assert product_level(rows) == (400, 2, 402)
 
 
 def test_applier_identity_and_decode():

@@ -1,23 +1,19 @@
-"""sinks/prestashop_ws.py without Kafka or a database: the Webservice client's error classification
-over httpx.MockTransport, and the applier's logic against the local Webservice server
+"""sinks/prestashop_ws.py without Kafka or a database: the applier's logic against the local Webservice server
 (tests/vendor_servers/prestashop_webservice.py: follows PrestaShop's documents, is not PrestaShop)."""
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import uuid
-import xml.etree.ElementTree as ET
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
 
-import httpx
 import pytest
 
+from pssync.errors import PermanentError, TransientError
 from pssync.settings import Settings
-from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
-from pssync.sinks.prestashop_ws import PrestashopWebservice, PrestashopWebserviceApplier, error_message
-from pssync.streams.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
+from pssync.sinks.errors import Skipped
+from pssync.sinks.prestashop_ws import PrestashopWebserviceApplier
+from pssync.schemas.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
                               TrackingCommand,
                               encode)
 from tests.vendor_servers.prestashop_webservice import DEFAULT_KEY, PrestashopWebserviceServer, seed_demo
@@ -33,135 +29,6 @@ def settings(url: str = "https://shop.example/api", key: str = KEY, **extra: Any
                     sinks={"prestashop_mode": "webservice", "dead_letter_topic": "unit.dlq",
                            "webservice": {"url": url, "key": key, "timeout_s": 2, **extra}})
 
-
-def client(handler) -> PrestashopWebservice:
-    return PrestashopWebservice(settings().sinks.webservice, transport=httpx.MockTransport(handler))
-
-
-def answer(status: int, body: Any = None, headers: dict[str, str] | None = None):
-    def handler(request: httpx.Request) -> httpx.Response:
-        if isinstance(body, (dict, list)):
-            return httpx.Response(status, json=body, headers=headers)
-        return httpx.Response(status, text=body or "", headers=headers)
-    return handler
-
-
-# ---- the client: requests ---------------------------------------------------------------------------
-
-def test_requests_use_basic_auth_json_output_and_prestashop_filters():
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json=[])       # PrestaShop's JSON when nothing matched
-
-    ws = client(handler)
-    assert ws.list("stock_availables", filters={"id_product": "[12]", "id_product_attribute": "[0]"}) == []
-    ws.list("orders", filters={"date_add": "[2024-05-01 10:00:00,2024-05-02 10:00:00]"}, display="[id]",
-            date=True)
-    first, second = seen
-    assert first.url.path == "/api/stock_availables"
-    assert first.headers["Authorization"] == "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
-    query = dict(parse_qsl(first.url.query.decode()))
-    assert query == {"display": "full", "filter[id_product]": "[12]", "filter[id_product_attribute]": "[0]",
-                     "output_format": "JSON"}
-    query = dict(parse_qsl(second.url.query.decode()))
-    assert query["date"] == "1" and query["filter[date_add]"] == "[2024-05-01 10:00:00,2024-05-02 10:00:00]"
-
-
-def test_list_and_record_shapes():
-    ws = client(answer(200, {"orders": [{"id": 1, "current_state": "2"}]}))
-    assert ws.list("orders") == [{"id": 1, "current_state": "2"}]
-    assert client(answer(200, {"order": {"id": 1}})).get("orders", 1) == {"id": 1}
-    assert client(answer(200, {"orders": [{"id": 1}]})).get("orders", 1) == {"id": 1}   # display= shape
-    with pytest.raises(PermanentFailure, match="unexpected answer"):
-        client(answer(200, {"errors": []})).list("orders")
-
-
-def test_patch_sends_only_id_and_fields_as_xml():
-    bodies: list[bytes] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        bodies.append(request.content)
-        assert request.method == "PATCH" and request.url.path == "/api/stock_availables/42"
-        assert request.headers["Content-Type"].startswith("text/xml")
-        return httpx.Response(200, json={"stock_available": {"id": 42}})
-
-    client(handler).patch("stock_availables", "stock_available", 42, {"quantity": 7})
-    root = ET.fromstring(bodies[0])
-    assert root.tag == "prestashop"
-    [node] = list(root)
-    assert node.tag == "stock_available"
-    assert {child.tag: child.text for child in node} == {"id": "42", "quantity": "7"}
-
-
-# ---- the client: error classification ----------------------------------------------------------------
-
-@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
-def test_transient_statuses_carry_retry_after(status):
-    ws = client(answer(status, "<html><h1>Service Unavailable</h1></html>", {"Retry-After": "7"}))
-    with pytest.raises(TransientFailure) as info:
-        ws.get("orders", 1)
-    assert info.value.retry_after == 7.0
-    assert f"-> {status}" in info.value.reason
-
-
-def test_timeouts_and_connection_errors_are_transient():
-    def timeout(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("read timed out", request=request)
-
-    def refused(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
-
-    with pytest.raises(TransientFailure, match="timed out") as info:
-        client(timeout).list("orders")
-    assert info.value.retry_after is None
-    with pytest.raises(TransientFailure, match="ConnectError"):
-        client(refused).patch("stock_availables", "stock_available", 1, {"quantity": 1})
-
-
-def test_non_json_success_is_transient():
-    with pytest.raises(TransientFailure, match="not JSON"):
-        client(answer(200, "<html>Maintenance</html>")).list("orders")
-
-
-@pytest.mark.parametrize("status, body, expected", [
-    (401, {"errors": [{"code": 20, "message": "Authentification key is not active"},
-                      {"code": 21, "message": "No permission for this authentication key"}]},
-     "-> 401: [20] Authentification key is not active; [21] No permission for this authentication key"),
-    (401, {"errors": [{"code": 26, "message": 'Resource of type "order_carriers" is not allowed with this '
-                                              'authentication key'}]},
-     '[26] Resource of type "order_carriers" is not allowed'),
-    (403, '<?xml version="1.0" encoding="UTF-8"?><prestashop><errors><error><code><![CDATA[132]]></code>'
-          '<message><![CDATA[No permission for this key on this shop]]></message></error></errors></prestashop>',
-     "-> 403: [132] No permission for this key on this shop"),
-    (404, "", "-> 404: Not Found"),                     # some versions answer 404 with no body at all
-    (404, {"errors": [{"code": 87, "message": "Id(s) not exists: 99"}]}, "[87] Id(s) not exists: 99"),
-    (400, {"errors": [{"code": 85, "message": 'Validation error: "Property StockAvailable->quantity is not '
-                                              'valid"'}]}, "-> 400: [85] Validation error"),
-    (405, {"errors": [{"code": 25, "message": "Method PATCH is not allowed for the resource products with "
-                                              "this authentication key"}]}, "[25] Method PATCH"),
-])
-def test_refusals_are_permanent_with_prestashops_message(status, body, expected):
-    with pytest.raises(PermanentFailure) as info:
-        client(answer(status, body)).get("orders", 99)
-    assert expected in info.value.reason
-    assert "PrestaShop Webservice GET orders/99" in info.value.reason
-    assert KEY not in info.value.reason
-
-
-def test_redirect_is_permanent_and_names_the_target():
-    ws = client(answer(301, "", {"Location": "https://shop.example/en/api/orders"}))
-    with pytest.raises(PermanentFailure, match="redirected to https://shop.example/en/api/orders"):
-        ws.list("orders")
-
-
-def test_error_message_falls_back_to_the_text():
-    response = httpx.Response(418, text="  I'm a teapot \n with\twhitespace ")
-    assert error_message(response) == "I'm a teapot with whitespace"
-
-
-# ---- the applier against the local Webservice server ------------------------------------------------
 
 @pytest.fixture()
 def server():
@@ -281,10 +148,10 @@ def test_shared_stock_row_is_used_when_the_shop_has_none(server, applier):
 
 
 def test_stock_refusals(server, applier):
-    with pytest.raises(PermanentFailure, match="no stock_available row for product 1 combination 99"):
+    with pytest.raises(PermanentError, match="no stock_available row for product 1 combination 99"):
         applier.apply(None, stock_cmd(5, attribute=99))
     server.rows["stock_availables"][4]["depends_on_stock"] = "1"
-    with pytest.raises(PermanentFailure, match="depends_on_stock=1"):
+    with pytest.raises(PermanentError, match="depends_on_stock=1"):
         applier.apply(None, stock_cmd(5))
     assert not server.requests("PATCH")
 
@@ -312,9 +179,9 @@ def test_prices(server, applier):
         applier.apply(None, price_cmd("27.4", attribute=3))
     applier.apply(None, price_cmd("20.00", attribute=4))                # below the base: a negative impact
     assert server.row("combinations", 4)["price"] == "-5.500000"
-    with pytest.raises(PermanentFailure, match="belongs to product 1, not 6"):
+    with pytest.raises(PermanentError, match="belongs to product 1, not 6"):
         applier.apply(None, price_cmd("9.00", attribute=3, product=6))
-    with pytest.raises(PermanentFailure, match=r"-> 404: \[87\] Id\(s\) not exists: 404"):
+    with pytest.raises(PermanentError, match=r"-> 404: \[87\] Id\(s\) not exists: 404"):
         applier.apply(None, price_cmd("9.00", product=404))
 
 
@@ -334,11 +201,11 @@ def test_order_state(server, applier):
     assert server.emails == []
     with pytest.raises(Skipped, match="already in state 2"):
         applier.apply(None, state_cmd(4, "FFATNOMMJ", "PS_OS_PAYMENT"))
-    with pytest.raises(PermanentFailure, match="configuration PS_OS_NOPE not found"):
+    with pytest.raises(PermanentError, match="configuration PS_OS_NOPE not found"):
         applier.apply(None, state_cmd(4, "FFATNOMMJ", "PS_OS_NOPE"))
-    with pytest.raises(PermanentFailure, match="is 'FFATNOMMJ' in the shop, not 'SOMEOTHER'"):
+    with pytest.raises(PermanentError, match="is 'FFATNOMMJ' in the shop, not 'SOMEOTHER'"):
         applier.apply(None, state_cmd(4, "SOMEOTHER", "PS_OS_SHIPPING"))
-    with pytest.raises(PermanentFailure, match=r"\[87\] Id\(s\) not exists: 77"):
+    with pytest.raises(PermanentError, match=r"\[87\] Id\(s\) not exists: 77"):
         applier.apply(None, state_cmd(77, "NOSUCHORD", "PS_OS_SHIPPING"))
     assert len(server.requests("POST")) == 1
 
@@ -371,14 +238,14 @@ def test_tracking_goes_to_the_latest_carrier_row(server, applier):
     assert patch.body == {"order_carrier": {"id": str(latest), "tracking_number": "1Z999AA10123456784"}}
     with pytest.raises(Skipped, match="already has tracking number"):
         applier.apply(None, tracking_cmd(2, "OHSATSERP", "1Z999AA10123456784"))
-    with pytest.raises(PermanentFailure, match=r"-> 400: \[85\] Validation error"):
+    with pytest.raises(PermanentError, match=r"-> 400: \[85\] Validation error"):
         applier.apply(None, tracking_cmd(2, "OHSATSERP", "bad*tracking"))
 
 
 def test_server_faults_and_permissions_classify_as_the_runner_expects(server):
     ws = applier_for(server)
     server.fail_next(1, "503", retry_after="2", path_contains="/stock_availables", method="PATCH")
-    with pytest.raises(TransientFailure) as info:
+    with pytest.raises(TransientError) as info:
         ws.apply(None, stock_cmd(10))
     assert info.value.retry_after == 2.0 and "-> 503" in info.value.reason
     ws.apply(None, stock_cmd(10))
@@ -387,13 +254,13 @@ def test_server_faults_and_permissions_classify_as_the_runner_expects(server):
     limited = PrestashopWebserviceServer(permissions={"orders": {"GET"}, "configurations": {"GET"}})
     seed_demo(limited).start()
     try:
-        with pytest.raises(PermanentFailure, match='-> 401: \\[26\\] Resource of type "order_carriers" is not '
+        with pytest.raises(PermanentError, match='-> 401: \\[26\\] Resource of type "order_carriers" is not '
                                                    "allowed with this authentication key"):
             applier_for(limited).apply(None, tracking_cmd(2, "OHSATSERP", "TRACK1"))
     finally:
         limited.stop()
     wrong_key = PrestashopWebserviceApplier(settings(server.url + "/api", "X" * 32))
-    with pytest.raises(PermanentFailure, match=r"-> 401: \[20\] Authentification key is not active"):
+    with pytest.raises(PermanentError, match=r"-> 401: \[20\] Authentification key is not active"):
         wrong_key.apply(None, tracking_cmd(2, "OHSATSERP", "TRACK1"))
 
 
@@ -401,7 +268,7 @@ def test_a_state_change_whose_answer_was_lost_is_not_posted_twice(server, applie
     # the shop processed the POST, the caller got a 504: the runner retries the command, which
     # now finds the order in the state
     server.fail_next(1, "lost_reply", path_contains="/order_histories", method="POST")
-    with pytest.raises(TransientFailure, match="-> 504"):
+    with pytest.raises(TransientError, match="-> 504"):
         applier.apply(None, state_cmd(4, "FFATNOMMJ", "PS_OS_PAYMENT"))
     with pytest.raises(Skipped, match="already in state 2"):
         applier.apply(None, state_cmd(4, "FFATNOMMJ", "PS_OS_PAYMENT"))

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from pssync.erp.base import Address, Customer, SalesOrder, SalesOrderLine
+from pssync.prestashop.configuration import resolve_configuration
 from pssync.streams.orders import (ORDER_COMMAND_NAMESPACE, CommandLine, ConfigurationIncomplete, OrderMapping, OrderRows,
                             SalesOrderCommand, Unmappable, build_command, command_id,
-                            convert_amount, resolve_configuration, standardise_address)
+                            convert_amount, standardise_address)
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "deploy" / "prestashop"

@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 
 from pssync.erp.base import Address, Customer
-from pssync.streams.commands import (BadCommand, OrderAck, OrderStateCommand, PriceCommand, StockCommand,
+from pssync.schemas.commands import (BadCommand, OrderAck, OrderStateCommand, PriceCommand, StockCommand,
                               TrackingCommand, decode_ack, decode_sales_order, decode_shop_command,
                               encode, encode_sales_order, new_command_id)
-from pssync.streams.orders import CommandLine, SalesOrderCommand
+from pssync.schemas.sales_order import CommandLine, SalesOrderCommand
 from pssync.streams.shop_commands import (order_id_from_reference, price_command, state_command,
                                    stock_command, tracking_command)
 from pssync.streams.stock import Publish

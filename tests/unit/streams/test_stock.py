@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from pssync.streams.stock import Publish, StockBook, product_level, reconcile
+from pssync.streams.stock import Publish, StockBook, reconcile
 
 T0 = dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.timezone.utc)
 ROWS = {"TS-S": (1, 1), "TS-M": (1, 2), "MUG": (6, 0)}   # two combinations of product 1, a simple product
@@ -169,24 +169,6 @@ def test_a_snapshot_row_overtaken_by_a_newer_delta_still_resets_the_snapshot_age
 
 
 # ---- what is published -------------------------------------------------------------------------
-
-def test_product_level_row_is_the_sum_of_its_combinations():
-    assert product_level([]) == 0
-    assert product_level([3, 4, 0]) == 7
-    b = book()
-    b.erp_level("TS-S", 5, T(0), "snapshot", "s1")
-    assert b.publish("TS-S").product_level is None       # TS-M has no level yet: unknown
-    b.erp_level("TS-M", 3, T(0), "snapshot", "s1")
-    affected = b.order_placed("A", "TS-S", 1, T(1))
-    assert affected == {"TS-S", "TS-M"}                   # the sibling carries the product row too
-    s, m = b.publish("TS-S"), b.publish("TS-M")
-    assert (s.id_product, s.id_product_attribute, s.quantity) == (1, 1, 4)
-    assert (m.id_product, m.id_product_attribute, m.quantity) == (1, 2, 3)
-    assert s.product_level == m.product_level == 7
-    b.erp_level("MUG", 5, T(0), "snapshot", "s1")
-    mug = b.publish("MUG")
-    assert (mug.id_product, mug.id_product_attribute, mug.product_level) == (6, 0, None)
-
 
 def test_negative_availability_is_published_as_zero_with_the_shortfall_reported():
     b = book()

@@ -21,12 +21,13 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from pssync.streams.orders import SalesOrderCommand
+from pssync.schemas.sales_order import SalesOrderCommand
+from pssync.errors import PermanentError
 
 COMMAND_NAMESPACE = uuid.UUID("5f0d8a3e-6c1b-5d2e-9a47-0b8e2f6c1d93")   # fixed forever
 
 
-class BadCommand(ValueError):
+class BadCommand(PermanentError, ValueError):
     def __init__(self, reason: str, record: str) -> None:
         self.reason, self.record = reason, record
         super().__init__(f"{record}: {reason}")
