@@ -55,8 +55,12 @@ def transactional_producer(settings: KafkaSettings, transactional_id: str,
 
 
 def idempotent_producer(settings: KafkaSettings, **extra: Any) -> Producer:
+    """The producer of every non-transactional pssync writer (dead letters, acknowledgements,
+    signals, webhooks, replays): idempotent, acks from all replicas, and keys placed with the Java
+    clients' murmur2 partitioner like the transactional ones, so a key lands where Kafka Connect,
+    Debezium and Faust put it."""
     return Producer({**_base(settings), "enable.idempotence": True, "acks": "all", "linger.ms": 5,
-                     "compression.type": "lz4", **extra})
+                     "compression.type": "lz4", "partitioner": "murmur2_random", **extra})
 
 
 def read_committed_consumer(settings: KafkaSettings, group_id: str, **extra: Any) -> Consumer:

@@ -7,8 +7,8 @@ from typing import Any
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from tenacity import RetryError, retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from pssync.retry import RetryPolicy, with_retries
 from pssync.settings import RegistrySettings
 from pssync.errors import PermanentError, PssyncError, TransientError
 
@@ -50,20 +50,17 @@ class Registry:
         self.client = registry_client(settings.url, settings.basic_auth_user_info)
         self._ids: dict[tuple[str, str], int] = {}
         self._compat_set: set[str] = set()
-        self._call = retry(
-            retry=retry_if_exception(_transient),
-            stop=stop_after_attempt(attempts),
-            wait=wait_exponential(multiplier=0.2, max=5),
-            reraise=False,
-        )
+        self._policy = RetryPolicy(attempts=attempts, base_delay=0.2, max_delay=5)
 
     def _run(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return self._call(fn)(*args, **kwargs)
-        except RetryError as exc:
-            cause = exc.last_attempt.exception()
+            return with_retries(lambda: fn(*args, **kwargs), self._policy, what=f"registry: {what}",
+                                retry_if=_transient)
+        except Exception as exc:
+            if not _transient(exc):
+                raise
             raise RegistryUnavailable(
-                f"schema registry at {self.url} unreachable while trying to {what}: {cause}") from cause
+                f"schema registry at {self.url} unreachable while trying to {what}: {exc}") from exc
 
     def register(self, subject: str, schema: dict[str, Any]) -> int:
         """Register (or find) ``schema`` under ``subject`` with the compatibility rule enforced."""

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from pssync.bus.kafka import Fenced, ensure_topics, is_fatal_fencing, transactional_producer
 from pssync.bus.avro import AvroEncoder
 from pssync.bus.registry import Registry
+from pssync.schemas.dead_letters import error_headers
 from pssync.cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCHEMA
 from pssync.cdc import database
 from pssync.cdc.binlog import BinlogReader, Idle, Rows, Transaction
@@ -141,11 +142,8 @@ class Capture:
         payload = json.dumps({"table": f"{table.database}.{table.table}", "row": row,
                               "source": source.as_record()}, default=repr).encode()
         self._produce(dead_letter_topic(self.settings), key=f"{table.table}".encode(), value=payload,
-                      headers=[("__connect.errors.exception.class.name", type(reason).__name__.encode()),
-                               ("__connect.errors.exception.message", str(reason).encode()),
-                               ("__connect.errors.table", table.table.encode()),
-                               ("__connect.errors.gtid", (source.gtid or "").encode()),
-                               ("__connect.errors.position", f"{source.file}:{source.pos}".encode())])
+                      headers=error_headers(str(reason), error_class=type(reason).__name__, table=table.table,
+                                            gtid=source.gtid or "", position=f"{source.file}:{source.pos}"))
 
     def _emit(self, table: TableDef, op: str, before: dict | None, after: dict | None,
               source: SourceInfo, transaction: dict | None,

@@ -6,8 +6,9 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import Producer, TopicPartition
+from confluent_kafka import TopicPartition
 
+from pssync.bus.kafka import idempotent_producer
 from pssync.bus.kafka import ensure_topics, read_committed_consumer
 from pssync.settings import Settings
 
@@ -27,8 +28,7 @@ class Signal:
 def request_snapshot(settings: Settings, tables: list[str]) -> str:
     ensure_topics(settings.kafka, {signals_topic(settings): {}}, timeout=settings.kafka.connect_timeout)
     signal_id = uuid.uuid4().hex
-    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers,
-                         **settings.kafka.client_config, "enable.idempotence": True})
+    producer = idempotent_producer(settings.kafka)
     producer.produce(signals_topic(settings), key=settings.capture.name.encode(),
                      value=json.dumps({"id": signal_id, "type": "snapshot", "tables": tables}).encode())
     if producer.flush(settings.kafka.connect_timeout) != 0:

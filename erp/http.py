@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from pssync.erp.errors import PermanentErpError, TransientErpError
-from pssync.erp.retry import RetryPolicy, with_retries
+from pssync.retry import RetryPolicy, with_retries
 
 MessageExtractor = Callable[[httpx.Response], str]
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}

@@ -21,7 +21,7 @@ from pssync.erp.base import (Change, ChangeKind, OrderStatus, Price, Product, Sa
                       SalesOrderResult, Shipment, StockLevel, StockPage)
 from pssync.erp.errors import NotFound, PermanentErpError, UnknownProduct
 from pssync.erp.http import ClientCredentials, ErpHttp, default_message
-from pssync.erp.retry import RetryPolicy, with_retries
+from pssync.retry import RetryPolicy, with_retries
 
 ERP = "oracle_fusion"
 ID_WIDTH = 20

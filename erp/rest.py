@@ -24,7 +24,7 @@ from pssync.erp.base import (CHANGE_KINDS, Change, ChangeKind, OrderStatus, Pric
                       SalesOrder, SalesOrderResult, Shipment, StockLevel, StockPage)
 from pssync.erp.errors import NotFound, PermanentErpError, UnknownProduct
 from pssync.erp.http import ClientCredentials, ErpHttp, default_message
-from pssync.erp.retry import RetryPolicy, with_retries
+from pssync.retry import RetryPolicy, with_retries
 
 ID_WIDTH = 20
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -20,7 +20,7 @@ from pssync.erp.base import (Address, Change, ChangeKind, Customer, OrderStatus,
                       SalesOrder, SalesOrderResult, Shipment, StockLevel, StockPage)
 from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
 from pssync.erp.http import parse_retry_after
-from pssync.erp.retry import RetryPolicy, with_retries
+from pssync.retry import RetryPolicy, with_retries
 
 UTC = dt.timezone.utc
 _ids = itertools.count(1)

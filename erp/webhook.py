@@ -17,9 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pssync.bus.kafka import idempotent_producer
 from pssync.bus.registry import Registry
 from pssync.erp.base import Change, ChangeKind, OrderStatus, Price, Product, Shipment, StockLevel
 from pssync.erp.topics import ErpEncoders
@@ -118,9 +119,7 @@ class WebhookReceiver:
         self.settings = settings
         self.hook = hook
         self.encoders = ErpEncoders(registry or Registry(settings.registry), settings.erp.topic_prefix)
-        self.producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers,
-                                  **settings.kafka.client_config, "enable.idempotence": True,
-                                  "acks": "all", "linger.ms": 1, "partitioner": "murmur2_random"})
+        self.producer = idempotent_producer(settings.kafka, **{"linger.ms": 1})
         self._poller: asyncio.Task | None = None
 
     def app(self) -> web.Application:

@@ -222,6 +222,8 @@ def replay(config: Optional[Path] = ConfigOpt,
 
     from pssync.sinks import replay as rp
 
+    from pssync.schemas.dead_letters import preview
+
     if bool(offsets) == everything:
         raise typer.BadParameter("give --offset N (repeatable) or --all", param_hint="--offset/--all")
     if since is not None and not everything:
@@ -272,7 +274,7 @@ def replay(config: Optional[Path] = ConfigOpt,
         r = res.record
         if res.ok:
             typer.echo(f"replayed {name}:{r.partition}:{r.offset} -> {res.topic}[{res.partition}]@{res.offset} "
-                       f"(originally @{r.original_offset}; key {rp.preview(r.key, 40)})")
+                       f"(originally @{r.original_offset}; key {preview(r.key, 40)})")
         else:
             typer.secho(res.error or "failed", fg=typer.colors.RED, err=True)
     done = sum(1 for res in results if res.ok)

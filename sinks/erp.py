@@ -32,10 +32,11 @@ from typing import Any
 import pymysql
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from pssync.bus.kafka import idempotent_producer
 from pssync.bus.kafka import ensure_topics
 from pssync.erp.base import ErpAdapter
 from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError
-from pssync.erp.retry import RetryPolicy, with_retries
+from pssync.retry import RetryPolicy, with_retries
 from pssync.settings import Settings
 from pssync.sinks import synclog
 from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
@@ -179,11 +180,7 @@ class ErpApplier:
 
     # ---- acknowledgements -----------------------------------------------------------------------
     def _new_producer(self) -> Producer:
-        return Producer({"bootstrap.servers": self.settings.kafka.bootstrap_servers,
-                         **self.settings.kafka.client_config,
-                         "enable.idempotence": True, "acks": "all",
-                         # as bus.kafka's producers: keys land where Java clients and Faust put them
-                         "partitioner": "murmur2_random", "linger.ms": 5})
+        return idempotent_producer(self.settings.kafka)
 
     def _ack(self, command: SalesOrderCommand, action: str, erp_order_id: str, created: bool,
              acked_at: dt.datetime) -> None:

@@ -32,26 +32,17 @@ from confluent_kafka import (
     Consumer,
     KafkaError,
     KafkaException,
-    Producer,
     TopicPartition,
 )
 
+from pssync.bus.kafka import idempotent_producer
 from pssync.bus.kafka import read_committed_consumer
 from pssync.settings import KafkaSettings, Settings
 from pssync.errors import PermanentError
-
-ERRORS_PREFIX = "__connect.errors."
-ORIGINAL_TOPIC = "__connect.errors.topic"
-ORIGINAL_PARTITION = "__connect.errors.partition"
-ORIGINAL_OFFSET = "__connect.errors.offset"
-ERROR_CLASS = "__connect.errors.exception.class.name"
-ERROR_MESSAGE = "__connect.errors.exception.message"
-SINK_HEADER = "pssync.sink"
-REPLAYED_FROM = "pssync.replayed-from"
+from pssync.schemas.dead_letters import (ORIGINAL_OFFSET, ORIGINAL_PARTITION, ORIGINAL_TOPIC,
+                                          DeadLetter, replay_headers)
 
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-
-Header = tuple[str, "bytes | None"]
 
 
 # ---- pure parts -------------------------------------------------------------------------------
@@ -73,131 +64,6 @@ def to_ms(value: dt.datetime) -> int:
 
 def from_ms(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
-
-
-def text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("utf-8", errors="replace")
-
-
-def preview(data: bytes | None, width: int = 80) -> str:
-    """A one-line glimpse of a key or value: text when it decodes as printable UTF-8, else hex."""
-    if data is None:
-        return "(null)"
-    try:
-        shown = data.decode("utf-8")
-        printable = all(c.isprintable() or c in "\t\r\n" for c in shown)
-    except UnicodeDecodeError:
-        printable = False
-    if not printable:
-        shown = "0x" + data[: width // 2].hex()
-        return shown + ("…" if len(data) > width // 2 else "")
-    shown = " ".join(shown.split())
-    return shown if len(shown) <= width else shown[: width - 1] + "…"
-
-
-def header_values(headers: Iterable[Header] | None, name: str) -> list[bytes | None]:
-    return [v for k, v in headers or () if k == name]
-
-
-def last_header(headers: Iterable[Header] | None, name: str) -> str | None:
-    """The last value of a header as text (a record may carry a name twice: the newest wins)."""
-    values = header_values(headers, name)
-    return text(values[-1]) if values else None
-
-
-def is_dead_letter_header(name: str) -> bool:
-    return name.startswith(ERRORS_PREFIX) or name in (SINK_HEADER, REPLAYED_FROM)
-
-
-def replay_headers(headers: Iterable[Header] | None, dlq_topic: str, partition: int,
-                   offset: int) -> list[Header]:
-    """The original record's headers: without what the dead-lettering added (and without an
-    earlier replay's mark), with ``pssync.replayed-from`` naming this dead letter."""
-    kept = [(k, v) for k, v in headers or () if not is_dead_letter_header(k)]
-    return [*kept, (REPLAYED_FROM, f"{dlq_topic}:{partition}:{offset}".encode())]
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    topic: str
-    partition: int
-    offset: int
-    timestamp: dt.datetime | None
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[Header, ...] = ()
-
-    def header(self, name: str) -> str | None:
-        return last_header(self.headers, name)
-
-    @property
-    def position(self) -> tuple[int, int]:
-        return self.partition, self.offset
-
-    @property
-    def original_topic(self) -> str | None:
-        return self.header(ORIGINAL_TOPIC)
-
-    @property
-    def original_partition(self) -> int | None:
-        return _int(self.header(ORIGINAL_PARTITION))
-
-    @property
-    def original_offset(self) -> int | None:
-        return _int(self.header(ORIGINAL_OFFSET))
-
-    @property
-    def sink(self) -> str | None:
-        return self.header(SINK_HEADER)
-
-    @property
-    def reason(self) -> str | None:
-        return self.header(ERROR_MESSAGE)
-
-    @property
-    def error_class(self) -> str | None:
-        return self.header(ERROR_CLASS)
-
-    @property
-    def replayed_from(self) -> str | None:
-        return self.header(REPLAYED_FROM)
-
-    @property
-    def origin(self) -> str:
-        """Where it came from, for people: ``topic[partition]@offset``, or what the writer said
-        (the capture names the table and binlog position instead)."""
-        topic = self.original_topic
-        if topic is not None and self.original_partition is not None and self.original_offset is not None:
-            return f"{topic}[{self.original_partition}]@{self.original_offset}"
-        if topic is not None:
-            return topic
-        table = self.header("__connect.errors.table")
-        if table is not None:
-            position = self.header("__connect.errors.position")
-            return f"table {table}" + (f" at {position}" if position else "")
-        return "?"
-
-    def as_dict(self, width: int = 200) -> dict[str, Any]:
-        return {
-            "topic": self.topic, "partition": self.partition, "offset": self.offset,
-            "timestamp": self.timestamp.isoformat() if self.timestamp else None,
-            "original_topic": self.original_topic, "original_partition": self.original_partition,
-            "original_offset": self.original_offset, "sink": self.sink, "error_class": self.error_class,
-            "reason": self.reason, "replayed_from": self.replayed_from,
-            "key": None if self.key is None else preview(self.key, width),
-            "value_preview": preview(self.value, width),
-            "value_bytes": None if self.value is None else len(self.value),
-            "headers": {k: text(v) for k, v in self.headers},
-        }
-
-
-def _int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
 
 
 class Refused(PermanentError):
@@ -401,10 +267,7 @@ def replay(kafka: KafkaSettings, records: Sequence[DeadLetter], *, timeout: floa
     results = [Replayed(r) for r in records]
     if not results:
         return results
-    producer = Producer({"bootstrap.servers": kafka.bootstrap_servers, **kafka.client_config,
-                         "enable.idempotence": True, "acks": "all",
-                         # as the project's other producers: keys land where Java clients put them
-                         "partitioner": "murmur2_random"})
+    producer = idempotent_producer(kafka)
     existing = {name: len(t.partitions) for name, t in producer.list_topics(timeout=timeout).topics.items()
                 if t.error is None}
     sent = 0

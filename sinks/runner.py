@@ -16,7 +16,6 @@ capped exponential backoff (never sooner than Retry-After) until it succeeds or 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,12 +23,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pymysql
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
+from pssync.bus.kafka import idempotent_producer
 from pssync.bus.kafka import ensure_topics, read_committed_consumer
 from pssync.settings import Settings
 from pssync.sinks import synclog
 from pssync.errors import PermanentError, TransientError
+from pssync.retry import RetryPolicy
+from pssync.schemas.dead_letters import error_headers
 from pssync.sinks.errors import Skipped, TransientFailure
 from pssync.schemas.commands import BadCommand, IdempotencyKey, payload_hash
 from pssync.errors import PssyncError
@@ -65,16 +67,6 @@ class Applier(Protocol):
     def close(self) -> None: ...
 
 
-def headers_for_dead_letter(msg: Message, sink: str, reason: str, kind: str) -> list[tuple[str, bytes]]:
-    return [*(msg.headers() or []),
-            ("__connect.errors.topic", msg.topic().encode()),
-            ("__connect.errors.partition", str(msg.partition()).encode()),
-            ("__connect.errors.offset", str(msg.offset()).encode()),
-            ("__connect.errors.exception.class.name", kind.encode()),
-            ("__connect.errors.exception.message", reason.encode()),
-            ("pssync.sink", sink.encode())]
-
-
 @dataclass
 class Counters:
     applied: int = 0
@@ -95,9 +87,10 @@ class SinkRunner:
         self._connect = connect
         self._sleep = sleep
         self.counters = Counters()
+        # retried until it succeeds or the sink stops: the policy gives the pauses, not the bound
+        self._backoff = RetryPolicy(base_delay=0.2, max_delay=settings.sinks.retry_max_s)
         self._conn: pymysql.connections.Connection | None = None
-        self._dlq = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers,
-                              **settings.kafka.client_config, "enable.idempotence": True, "acks": "all"})
+        self._dlq = idempotent_producer(settings.kafka)
         self._dlq_errors: list[str] = []    # delivery failures: flush() alone does not report them
 
     # ---- connections --------------------------------------------------------------------------
@@ -218,9 +211,7 @@ class SinkRunner:
                     self._reset_conn()
                     attempt += 1
                     self.counters.retries += 1
-                    retry_after = getattr(exc, "retry_after", None) or 0
-                    pause = max(retry_after, random.uniform(0, min(self.settings.sinks.retry_max_s,
-                                                                   0.2 * 2 ** min(attempt, 10))))
+                    pause = self._backoff.delay(attempt, exc)
                     log.warning("sink %s: batch of %d failed (%s); retry %d in %.2fs", self.applier.name,
                                 len(group), exc, attempt, pause)
                     self._log_retry(group, str(exc))
@@ -306,7 +297,9 @@ class SinkRunner:
 
     def _dead_letter(self, msg: Message, reason: str, kind: str) -> None:
         self._dlq.produce(self.settings.sinks.dead_letter_topic, key=msg.key(), value=msg.value(),
-                          headers=headers_for_dead_letter(msg, self.applier.name, reason, kind),
+                          headers=error_headers(reason, error_class=kind, topic=msg.topic(), partition=msg.partition(),
+                                                offset=msg.offset(), sink=self.applier.name,
+                                                keep=msg.headers() or ()),
                           on_delivery=self._dlq_delivered)
 
     def _dlq_delivered(self, err: KafkaError | None, msg: Message) -> None:

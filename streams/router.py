@@ -17,6 +17,7 @@ from typing import Any, Callable
 from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
+from pssync.schemas.dead_letters import error_headers
 from pssync.bus.kafka import idempotent_producer, read_committed_consumer
 from pssync.cdc.capture import ORIGIN_HEADER
 from pssync.cdc.events import topic_for
@@ -103,11 +104,10 @@ class Router:
 
     def dead_letter(self, producer: Producer, msg: Message, reason: str) -> None:
         log.error("%s[%d]@%d: dead-lettered: %s", msg.topic(), msg.partition(), msg.offset(), reason)
-        producer.produce(self.settings.streams.dead_letter_topic, msg.value(), msg.key(), headers=[
-            ("__connect.errors.topic", msg.topic().encode()),
-            ("__connect.errors.partition", str(msg.partition()).encode()),
-            ("__connect.errors.offset", str(msg.offset()).encode()),
-            ("__connect.errors.exception.message", reason.encode())], on_delivery=self._delivered)
+        producer.produce(self.settings.streams.dead_letter_topic, msg.value(), msg.key(),
+                         headers=error_headers(reason, topic=msg.topic(), partition=msg.partition(),
+                                               offset=msg.offset(), keep=msg.headers() or ()),
+                         on_delivery=self._delivered)
 
     def run_once(self, consumer: Consumer, producer: Producer) -> int:
         """One batch: route, wait until Kafka has every copy, then commit the source offsets."""

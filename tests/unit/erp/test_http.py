@@ -11,7 +11,7 @@ import pytest
 
 from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError
 from pssync.erp.http import ClientCredentials, ErpHttp, default_message, parse_retry_after, safe_url
-from pssync.erp.retry import RetryPolicy
+from pssync.retry import RetryPolicy
 
 NOW = calendar.timegm((2015, 10, 21, 7, 28, 0))
 NO_RETRY = RetryPolicy(attempts=1)

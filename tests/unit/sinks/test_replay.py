@@ -6,17 +6,14 @@ import datetime as dt
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE
 
+from pssync.schemas.dead_letters import REPLAYED_FROM, DeadLetter, error_headers, preview, replay_headers
 from pssync.sinks.replay import (
-    REPLAYED_FROM,
-    DeadLetter,
     Refused,
     _dead_letter,
     from_ms,
     newest,
     parse_positions,
     parse_time,
-    preview,
-    replay_headers,
     replay_target,
     select,
     to_ms,

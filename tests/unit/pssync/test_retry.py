@@ -1,4 +1,4 @@
-"""erp/retry.py: backoff never shorter than the ERP's Retry-After, bounded attempts, permanent
+"""pssync/retry.py: backoff never shorter than the ERP's Retry-After, bounded attempts, permanent
 errors never retried."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import pytest
 
 from pssync.erp.errors import PermanentErpError, TransientErpError
-from pssync.erp.retry import RetryPolicy, with_retries
+from pssync.retry import RetryPolicy, with_retries
 
 
 def transient(retry_after: float | None = None) -> TransientErpError:
