@@ -18,6 +18,7 @@ from pssync.bus.kafka import Fenced, ensure_topics, is_fatal_fencing, transactio
 from pssync.bus.avro import AvroEncoder
 from pssync.bus.registry import Registry
 from pssync.schemas.dead_letters import error_headers
+from pssync.schemas.headers import ORIGIN_HEADER
 from pssync.cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCHEMA
 from pssync.cdc import database
 from pssync.cdc.binlog import BinlogReader, Idle, Rows, Transaction
@@ -51,7 +52,6 @@ def dead_letter_topic(settings: Settings) -> str:
     return f"{settings.capture.topic_prefix}.cdc.dead-letter"
 
 
-ORIGIN_HEADER = "pssync.origin"   # on change events written by one of our own sinks
 
 
 class Capture:

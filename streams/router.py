@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer
 
 from pssync.schemas.dead_letters import error_headers
 from pssync.bus.kafka import idempotent_producer, read_committed_consumer
-from pssync.cdc.capture import ORIGIN_HEADER
+from pssync.schemas.headers import ORIGIN_HEADER
 from pssync.cdc.events import topic_for
 from pssync.erp.topics import topic_name
 from pssync.settings import Settings

@@ -20,9 +20,10 @@ streams.shop_hub and streams.stock_hub.
 from __future__ import annotations
 
 from typing import Any, Literal
+
+from pssync.schemas.headers import KIND_HEADER, header  # noqa: F401  (the hubs read them here too)
 from pssync.errors import PermanentError
 
-KIND_HEADER = "pssync.kind"      # what a hub event is: a source table, an ERP topic kind, or a stock.* event
 BROADCAST = None                  # route to every partition of the hub
 
 Hub = Literal["shop", "stock"]
@@ -102,14 +103,3 @@ def kind_of(header_value: bytes | str | None) -> str:
     if header_value is None:
         return ""
     return header_value.decode() if isinstance(header_value, bytes) else header_value
-
-
-def header(headers: Any, name: str) -> bytes | None:
-    """A header's value from Faust's headers (a mapping or a list of pairs)."""
-    if not headers:
-        return None
-    items = headers.items() if hasattr(headers, "items") else headers
-    for key, value in items:
-        if (key.decode() if isinstance(key, bytes) else key) == name:
-            return value if isinstance(value, bytes) or value is None else str(value).encode()
-    return None

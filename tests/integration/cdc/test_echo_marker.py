@@ -7,7 +7,7 @@ import time
 
 from confluent_kafka import Consumer, TopicPartition
 
-from pssync.cdc.capture import ORIGIN_HEADER
+from pssync.schemas.headers import ORIGIN_HEADER
 from pssync.sinks import synclog
 from tests.integration.support import CaptureThread
 

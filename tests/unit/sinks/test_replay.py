@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE
 
-from pssync.schemas.dead_letters import REPLAYED_FROM, DeadLetter, error_headers, preview, replay_headers
+from pssync.schemas.dead_letters import REPLAYED_FROM, DeadLetter, preview, replay_headers
 from pssync.sinks.replay import (
     Refused,
     _dead_letter,
