@@ -57,6 +57,7 @@ from pssync import devstack  # noqa: E402
 from pssync.cdc.capture import Capture  # noqa: E402
 from pssync.devstack.shop import Line, place_order  # noqa: E402
 from pssync.erp.mapping import Mapping, set_mapping  # noqa: E402
+from pssync.schemas.codec import Codec  # noqa: E402
 from pssync.settings import Settings  # noqa: E402
 from pssync.streams.routes import app_id, hub_topic_name  # noqa: E402
 
@@ -163,6 +164,7 @@ def run_workers(settings: Settings, workers: int, wanted: set[int], workdir: Pat
     first = last = None
     commands = 0
     hub = hub_topic_name(app_id(settings.capture.name), "shop")
+    codec = Codec.from_settings(settings)
     watcher = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers, "group.id": f"bench-{uuid.uuid4()}"})
     try:
         while seen < wanted and time.monotonic() - started < timeout:
@@ -173,7 +175,7 @@ def run_workers(settings: Settings, workers: int, wanted: set[int], workdir: Pat
                     continue
                 commands += 1
                 now = time.monotonic()
-                order = json.loads(msg.value()).get("id_order")
+                order = codec.decode_record(msg.value(), "bench").get("id_order")
                 if order in wanted and order not in seen:
                     seen.add(order)
                     last = now

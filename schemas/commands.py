@@ -2,19 +2,17 @@
 
 Every command names its idempotency key ``(resource, external_id, operation, source_event_id)``;
 a sink records the key with the effect, so a command delivered or replayed twice acts once.
-Commands travel as JSON (Decimal as strings, aware ISO datetimes) and are parsed back with
-validation: a malformed one raises :class:`BadCommand` naming the record and the reason.
+Commands travel as registered Avro (``shop_command.avsc``, ``order_ack.avsc``; see
+:mod:`pssync.schemas.codec`) and are parsed back with validation: a malformed one raises
+:class:`BadCommand` naming the record and the reason.
 
 Shop commands (ERP -> PrestaShop) go to ``streams.shop_commands_topic`` keyed by the row they
 change, so the commands of one row stay in order; sales-order commands (PrestaShop -> ERP,
-``streams.orders.SalesOrderCommand``) go to ``streams.commands_topic`` keyed by command id.
+``pssync.schemas.sales_order.SalesOrderCommand``) go to ``streams.commands_topic`` keyed by command id.
 """
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import hashlib
-import json
 import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
@@ -179,53 +177,6 @@ def new_command_id(*parts: Any) -> str:
     return str(uuid.uuid5(COMMAND_NAMESPACE, ":".join(str(p) for p in parts)))
 
 
-def encode(command: BaseModel) -> bytes:
-    return command.model_dump_json().encode()
-
-
-def decode_shop_command(value: bytes | None, where: str) -> (StockCommand | PriceCommand | ProductCommand
-                                                              | OrderStateCommand | TrackingCommand):
-    if value is None:
-        raise BadCommand("empty message (tombstone)", where)
-    try:
-        return _shop_command.validate_json(value)
-    except ValidationError as exc:
-        raise BadCommand(_first_errors(exc), where) from None
-
-
-def decode_ack(value: bytes | None, where: str) -> OrderAck:
-    if value is None:
-        raise BadCommand("empty message (tombstone)", where)
-    try:
-        return OrderAck.model_validate_json(value)
-    except ValidationError as exc:
-        raise BadCommand(_first_errors(exc), where) from None
-
-
-_sales_order = TypeAdapter(SalesOrderCommand)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (Decimal, uuid.UUID)):
-        return str(value)
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    raise TypeError(f"cannot encode {type(value).__name__}")
-
-
-def encode_sales_order(command: SalesOrderCommand) -> bytes:
-    return json.dumps(dataclasses.asdict(command), default=_plain, sort_keys=True).encode()
-
-
-def decode_sales_order(value: bytes | None, where: str) -> SalesOrderCommand:
-    if value is None:
-        raise BadCommand("empty message (tombstone)", where)
-    try:
-        return _sales_order.validate_json(value)
-    except ValidationError as exc:
-        raise BadCommand(_first_errors(exc), where) from None
-
-
 def sales_order_key(command: SalesOrderCommand) -> IdempotencyKey:
     return IdempotencyKey(resource="sales_order", external_id=command.shop_reference,
                           operation=command.erp_action, source_event_id=command.source_event_id)
@@ -235,7 +186,7 @@ def payload_hash(value: bytes) -> str:
     return hashlib.sha256(value).hexdigest()
 
 
-def _first_errors(exc: ValidationError, limit: int = 3) -> str:
+def first_errors(exc: ValidationError, limit: int = 3) -> str:
     parts = []
     for err in exc.errors()[:limit]:
         where = ".".join(str(p) for p in err["loc"]) or "message"

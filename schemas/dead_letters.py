@@ -7,7 +7,7 @@ One writer (:func:`error_headers`), one reader (:class:`DeadLetter`)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,7 +157,9 @@ class DeadLetter:
             return f"table {table}" + (f" at {position}" if position else "")
         return "?"
 
-    def as_dict(self, width: int = 200) -> dict[str, Any]:
+    def as_dict(self, width: int = 200, show: Callable[[bytes | None, int], str] | None = None) -> dict[str, Any]:
+        """For people and scripts; ``show`` renders the value (e.g. Avro decoded through the
+        registry, :func:`pssync.schemas.codec.Codec.show`), by default :func:`preview`."""
         return {
             "topic": self.topic, "partition": self.partition, "offset": self.offset,
             "timestamp": self.timestamp.isoformat() if self.timestamp else None,
@@ -165,7 +167,7 @@ class DeadLetter:
             "original_offset": self.original_offset, "sink": self.sink, "error_class": self.error_class,
             "reason": self.reason, "replayed_from": self.replayed_from,
             "key": None if self.key is None else preview(self.key, width),
-            "value_preview": preview(self.value, width),
+            "value_preview": (show or preview)(self.value, width),
             "value_bytes": None if self.value is None else len(self.value),
             "headers": {k: text(v) for k, v in self.headers},
         }

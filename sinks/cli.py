@@ -178,6 +178,8 @@ def dead_letters(config: Optional[Path] = ConfigOpt,
     sink, the reason, the key and the start of the value."""
     from confluent_kafka import KafkaException
 
+    from pssync.schemas.codec import Codec
+    from pssync.schemas.dead_letters import preview
     from pssync.sinks import replay
 
     settings = settings_or_exit(config)
@@ -191,14 +193,15 @@ def dead_letters(config: Optional[Path] = ConfigOpt,
         typer.echo(f"topic {name} does not exist: no dead letters", err=True)
     except (KafkaException, TimeoutError) as exc:
         fail(exc)
+    show = Codec.from_settings(settings).show     # registered Avro shown as its JSON
     if as_json:
-        typer.echo(json.dumps([r.as_dict() for r in records], indent=1))
+        typer.echo(json.dumps([r.as_dict(show=show) for r in records], indent=1))
         return
     for r in records:
         stamp = f"{r.timestamp:%Y-%m-%d %H:%M:%S.%f}"[:-3] if r.timestamp else "-"
         typer.echo(f"{r.partition}:{r.offset} {stamp} from {r.origin} sink={r.sink or '-'} "
                    f"{r.error_class or 'error'}: {r.reason or '(no reason given)'}")
-        typer.echo(f"    key={replay.preview(r.key, 40)} value={replay.preview(r.value, 100)}"
+        typer.echo(f"    key={preview(r.key, 40)} value={show(r.value, 100)}"
                    + (f" (replay of {r.replayed_from})" if r.replayed_from else ""))
     typer.echo(f"{len(records)} dead letter(s) shown from {name}"
                + (f" (the newest {limit})" if records and len(records) == limit else ""), err=True)

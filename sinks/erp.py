@@ -41,7 +41,8 @@ from pssync.settings import Settings
 from pssync.sinks import synclog
 from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
 from pssync.sinks.runner import Decoded
-from pssync.schemas.commands import OrderAck, decode_sales_order, encode, sales_order_key
+from pssync.schemas.codec import Codec
+from pssync.schemas.commands import OrderAck, sales_order_key
 from pssync.schemas.sales_order import SalesOrderCommand
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,12 @@ class ErpApplier:
     def __init__(self, settings: Settings, adapter: ErpAdapter, *, producer: Any | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], dt.datetime] | None = None,
-                 ack_flush_timeout: float = ACK_FLUSH_TIMEOUT_S) -> None:
+                 ack_flush_timeout: float = ACK_FLUSH_TIMEOUT_S, codec: Codec | None = None) -> None:
         """``producer``: a ready Producer-like object (tests); by default an idempotent Kafka
-        producer is built and the acks topic created if missing."""
+        producer is built and the acks topic created if missing. ``codec``: the contracts' wire
+        format (by default on the schema registry of ``settings``)."""
         self.settings = settings
+        self.codec = codec or Codec.from_settings(settings)
         self.adapter = adapter
         self.name = f"erp-{settings.erp.name}"
         self.topics = [settings.streams.commands_topic]
@@ -110,7 +113,7 @@ class ErpApplier:
 
     # ---- Applier protocol ---------------------------------------------------------------------
     def decode(self, value: bytes | None, where: str) -> Decoded:
-        command = decode_sales_order(value, where)
+        command = self.codec.sales_order(value, where)
         return Decoded(sales_order_key(command), str(command.command_id), command)
 
     def apply(self, conn: pymysql.connections.Connection, command: SalesOrderCommand) -> str | None:
@@ -193,7 +196,7 @@ class ErpApplier:
             self._producer_failed = False
         batch = self._outstanding
         try:
-            self._producer.produce(self.acks_topic, key=command.shop_reference.encode(), value=encode(ack),
+            self._producer.produce(self.acks_topic, key=command.shop_reference.encode(), value=self.codec.encode(self.acks_topic, ack),
                                    on_delivery=batch.delivered)
         except BufferError as exc:
             raise TransientFailure(f"acks producer queue full: {exc}") from None

@@ -40,6 +40,7 @@ from pssync.errors import PssyncError
 from pssync.prestashop.configuration import resolve_configuration
 from pssync.prestashop.database import connect
 from pssync.prestashop.rules import CANCELLED_STATES, product_level_row
+from pssync.schemas.codec import Codec
 from pssync.settings import Settings
 from pssync.sinks import runner
 from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
@@ -49,7 +50,6 @@ from pssync.schemas.commands import (
     ProductCommand,
     StockCommand,
     TrackingCommand,
-    decode_shop_command,
 )
 
 log = logging.getLogger(__name__)
@@ -148,11 +148,12 @@ class PrestashopDbApplier:
     remote = False
     marks_echo = True
 
-    def __init__(self, settings: Settings, *, prepare: bool = True) -> None:
+    def __init__(self, settings: Settings, *, prepare: bool = True, codec: Codec | None = None) -> None:
         """``prepare``: create the stale-guard table now (False in tests without a database). It
         must exist before the runner's transaction first reads: InnoDB refuses a table created after
         a transaction's read view ("Table definition has changed", a retry)."""
         self.settings = settings
+        self.codec = codec or Codec.from_settings(settings)
         self.name = f"shop-db-{settings.capture.name}"
         self.topics = [settings.streams.shop_commands_topic]
         self.zone = ZoneInfo(settings.capture.datetime_zone)
@@ -169,7 +170,7 @@ class PrestashopDbApplier:
 
     # ---- protocol --------------------------------------------------------------------------
     def decode(self, value: bytes | None, where: str) -> runner.Decoded:
-        command = decode_shop_command(value, where)
+        command = self.codec.shop_command(value, where)
         return runner.Decoded(command.key, command.command_id, command)
 
     def apply(self, conn: pymysql.connections.Connection, command: Any) -> str | None:

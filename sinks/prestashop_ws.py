@@ -57,11 +57,11 @@ import pymysql
 
 from pssync.prestashop.rules import CANCELLED_STATES
 from pssync.prestashop.webservice import PrestashopWebservice, decimal_field, int_field, one_of
+from pssync.schemas.codec import Codec
 from pssync.settings import Settings
 from pssync.sinks.errors import PermanentFailure, Skipped
 from pssync.sinks.runner import Decoded
-from pssync.schemas.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand, TrackingCommand,
-                              decode_shop_command)
+from pssync.schemas.commands import (OrderStateCommand, PriceCommand, ProductCommand, StockCommand, TrackingCommand)
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +79,12 @@ class PrestashopWebserviceApplier:
     remote = True             # effects outside the state database: one command per transaction
     marks_echo = False        # nothing written to the shop database through this connection
 
-    def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None,
+                 codec: Codec | None = None) -> None:
         if settings.sinks.webservice is None:
             raise ValueError("the Webservice sink needs sinks.webservice.url and sinks.webservice.key")
         self.settings = settings
+        self.codec = codec or Codec.from_settings(settings)
         self.name = f"shop-ws-{settings.capture.name}"
         self.topics = [settings.streams.shop_commands_topic]
         self.ws_settings = settings.sinks.webservice
@@ -92,7 +94,7 @@ class PrestashopWebserviceApplier:
 
     # -- Applier protocol ------------------------------------------------------------------------
     def decode(self, value: bytes | None, where: str) -> Decoded:
-        cmd = decode_shop_command(value, where)
+        cmd = self.codec.shop_command(value, where)
         return Decoded(cmd.key, cmd.command_id, cmd)
 
     def apply(self, conn: pymysql.connections.Connection | None, command: Any) -> str | None:

@@ -28,7 +28,9 @@ import faust
 
 from pssync.bus.avro import RegistryDecoder
 from pssync.bus.registry import registry_client
-from pssync.cdc.capture import ORIGIN_HEADER
+from pssync.schemas.codec import ALERT, PROCESSOR_DEAD_LETTER, SALES_ORDER, SHOP_COMMAND, VIOLATION, Codec
+from pssync.schemas.dead_letters import error_headers
+from pssync.schemas.headers import ORIGIN_HEADER
 from pssync.settings import Settings, load_settings
 from pssync.streams.kafka_transport import guard_stalls, install
 from pssync.streams.orders import OrderMapping
@@ -65,6 +67,12 @@ def live_columns() -> dict[str, set[str]]:
 
 rules: Rules = load_rules(settings.streams.rules, live_columns(), settings.mysql.table_prefix)
 decode = RegistryDecoder(registry_client(settings.registry.url, settings.registry.basic_auth_user_info))
+codec = Codec.from_settings(settings)
+for _topic, _contract in ((settings.streams.commands_topic, SALES_ORDER),
+                          (settings.streams.shop_commands_topic, SHOP_COMMAND),
+                          (settings.streams.violations_topic, VIOLATION), (settings.streams.alerts_topic, ALERT),
+                          (settings.streams.dead_letter_topic, PROCESSOR_DEAD_LETTER)):
+    codec.prepare(_topic, _contract)
 
 app = faust.App(
     app_name(cap.name),
@@ -188,13 +196,12 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-async def dead_letter_record(where: str, reason: str, record: Any) -> None:
+async def dead_letter_record(where: str, reason: str, record: Any, key: bytes | None = None) -> None:
     """A record the processors cannot use: parked with the reason, processing goes on."""
     log.error("%s: dead-lettered: %s", where, reason)
-    await dead_letters.send(key=where.encode(), value=json.dumps(
-        {"source": where, "reason": reason, "record": record}, default=_plain).encode(),
-        headers={"__connect.errors.exception.message": reason.encode(),
-                 "__connect.errors.topic": where.encode()})
+    value = codec.encode_record(settings.streams.dead_letter_topic, PROCESSOR_DEAD_LETTER, {
+        "source": where, "reason": reason, "record": json.dumps(record, default=_plain, sort_keys=True)})
+    await dead_letters.send(key=key or where.encode(), value=value, headers=error_headers(reason, topic=where))
 
 
 async def guarded(where: str, value: bytes | None, handler: Callable[[], Awaitable[None]]) -> None:

@@ -23,7 +23,6 @@ from pssync.schemas.headers import ORIGIN_HEADER
 from pssync.cdc.events import topic_for
 from pssync.erp.topics import topic_name
 from pssync.settings import Settings
-from pssync.schemas.commands import BadCommand, decode_ack
 from pssync.streams.routes import (ACKS, BROADCAST_TABLES, KIND_HEADER, ORDER_TABLES, PRODUCT_TABLES,
                             Hub, Unroutable, app_id, header, hub_topic_name, routes)
 
@@ -75,7 +74,7 @@ class Router:
             self._failed.append(f"{msg.topic()}: {err.str()}")
 
     def targets(self, kind: str, value: bytes) -> list[tuple[Hub, str | None]]:
-        event = {"id_order": decode_ack(value, kind).id_order} if kind == ACKS else self.decode(value)
+        event = self.decode(value)
         return [] if event is None else routes(kind, event)
 
     def route(self, producer: Producer, msg: Message) -> None:
@@ -84,7 +83,7 @@ class Router:
             return                   # tombstone: the delete event before it carried the row
         try:
             targets = self.targets(kind, value)
-        except (BadCommand, Unroutable) as exc:
+        except Unroutable as exc:
             self.dead_letter(producer, msg, str(exc))
             return
         except Exception as exc:     # undecodable: parked with the reason, never blocks the stream

@@ -20,14 +20,14 @@ import logging
 from decimal import Decimal
 from typing import Any, Awaitable, Callable
 
-from pssync.streams.app import (PARTITIONS, ExactTable, app, commands, dead_letter_record, dead_letters, decode, guarded, hubs, is_echo,
+from pssync.streams.app import (PARTITIONS, ExactTable, app, codec, commands, dead_letter_record, decode, guarded, hubs, is_echo,
                          mapping, rules, send_stock_event, send_to_hub, settings, shop_commands, state,
                          utc_now, violations_out, _plain)
-from pssync.schemas.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, TrackingCommand,
-                              decode_ack, encode, encode_sales_order)
+from pssync.schemas.commands import BadCommand, OrderStateCommand, PriceCommand, ProductCommand, TrackingCommand
 
 Command = PriceCommand | ProductCommand | OrderStateCommand | TrackingCommand
 from pssync.streams.orders import ConfigurationIncomplete, OrderRows, ProductNotMapped, Unmappable, build_command, line_sku, lines_incomplete, resolve_configuration
+from pssync.schemas.codec import VIOLATION
 from pssync.streams.retention import stale_orders
 from pssync.streams.router import partition_for
 from pssync.streams.routes import KIND_HEADER, PRODUCT_TABLES, header, kind_of, order_key, sku_key
@@ -161,7 +161,7 @@ async def try_emit(id_order: int, partition: int) -> None:
     waiting(id_order, partition, None)
     if command is None or emitted[str(command.command_id)]:
         return
-    await commands.send(key=str(command.command_id).encode(), value=encode_sales_order(command))
+    await commands.send(key=str(command.command_id).encode(), value=codec.encode(settings.streams.commands_topic, command))
     mark_sent(id_order, str(command.command_id))
     log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
 
@@ -170,9 +170,8 @@ async def dead_letter_order(id_order: int, reason: str, record: Any) -> None:
     key = f"dead-letter:{id_order}:{reason}"
     if emitted[key]:
         return
-    await dead_letters.send(key=str(id_order).encode(), value=json.dumps(
-        {"id_order": id_order, "reason": reason, "record": record}, default=_plain).encode(),
-        headers={"__connect.errors.exception.message": reason.encode()})
+    await dead_letter_record(f"order {id_order}", reason, {"id_order": id_order, **record},
+                             key=str(id_order).encode())
     mark_sent(id_order, key)
 
 
@@ -322,7 +321,7 @@ async def stock_order_state(partition: int, order: dict[str, Any], event: dict[s
 
 async def on_ack(partition: int, value: bytes, headers: Any) -> None:
     try:
-        ack = decode_ack(value, "acks")
+        ack = codec.ack(value, "acks")
     except BadCommand as exc:
         await dead_letter_record(settings.sinks.acks_topic, exc.reason, {})
         return
@@ -398,7 +397,8 @@ def keep_latest(table: ExactTable, partition: int, event: dict[str, Any], **fiel
 
 
 async def send_shop_command(command: Command) -> None:
-    await shop_commands.send(key=command.kafka_key, value=encode(command))
+    await shop_commands.send(key=command.kafka_key,
+                             value=codec.encode(settings.streams.shop_commands_topic, command))
 
 
 async def send_price(partition: int, sku: str, price: dict[str, Any], trigger: str) -> bool:
@@ -464,6 +464,12 @@ def product_row_handler(table: str) -> Callable[[int, bytes, Any], Awaitable[Non
     return handle
 
 
+
+def _text(value: Any) -> str | None:
+    """A column value as the violation event carries it: text (null stays null)."""
+    return None if value is None else (_plain(value) if not isinstance(value, str) else value)
+
+
 async def report_violations(partition: int, table: str, event: dict[str, Any]) -> None:
     """Shop-side changes to ERP-owned fields are never propagated: each becomes an ownership
     violation event with its before/after values (our own sink's writes carry the echo marker
@@ -472,11 +478,13 @@ async def report_violations(partition: int, table: str, event: dict[str, Any]) -
         key = {c: event["after"].get(c) for c in ("id_product", "id_product_attribute", "id_shop",
                                                   "id_specific_price", "id_stock_available")
                if c in event["after"]}
-        await violations_out.send(key=json.dumps(key, sort_keys=True).encode(), value=json.dumps({
-            "table": settings.mysql.table_prefix + found.table, "column": found.column,
-            "key": key, "before": found.before, "after": found.after, "owner": found.owner,
-            "entity": found.entity, "gtid": event["source"].get("gtid"),
-            "ts_ms": event["source"].get("ts_ms")}, default=_plain).encode())
+        await violations_out.send(key=json.dumps(key, sort_keys=True).encode(), value=codec.encode_record(
+            settings.streams.violations_topic, VIOLATION, {
+                "table": settings.mysql.table_prefix + found.table, "column": found.column,
+                "key": {k: (v if v is None or isinstance(v, int) else str(v)) for k, v in key.items()},
+                "before": _text(found.before), "after": _text(found.after), "owner": found.owner,
+                "entity": found.entity, "gtid": event["source"].get("gtid"),
+                "ts_ms": event["source"].get("ts_ms")}))
         log.warning("ownership violation: %s.%s %r -> %r (owned by %s)", found.table, found.column,
                     found.before, found.after, found.owner)
         if sconf.reassert_erp_values and found.owner == "erp" and found.column in ("price", "active"):

@@ -19,9 +19,9 @@ import time
 from decimal import Decimal
 from typing import Any, Awaitable, Callable
 
-from pssync.streams.app import (alerts, app, dead_letter_record, decode, guarded, hubs, send_stock_event, settings,
+from pssync.streams.app import (alerts, app, codec, dead_letter_record, decode, guarded, hubs, send_stock_event, settings,
                          shop_commands, state, utc_now)
-from pssync.schemas.commands import encode
+from pssync.schemas.codec import ALERT
 from pssync.streams.routes import KIND_HEADER, header, kind_of
 from pssync.streams.shop_commands import stock_command
 from pssync.streams.stock import StockBook, reconcile
@@ -67,7 +67,8 @@ async def publish(book: StockBook, id_product: int, skus: set[str], trigger: str
         if not force and published.get(sku) == result.quantity:
             continue
         command = stock_command(result, trigger, sconf.id_shop, book.known_orders(sku, since), since, now)
-        await shop_commands.send(key=command.kafka_key, value=encode(command))
+        await shop_commands.send(key=command.kafka_key,
+                                 value=codec.encode(settings.streams.shop_commands_topic, command))
         published[sku] = result.quantity
         if result.shortfall:
             log.warning("stock %s: shop promised %d more than the ERP covers", sku, result.shortfall)
@@ -155,11 +156,10 @@ async def on_reconcile(id_product: int, e: dict[str, Any]) -> None:
     elif result.action == "alert":
         log.warning("stock %s: %s (shop %d, computed %d): alerting", sku, result.reason,
                     result.shop_quantity, result.computed)
-        await alerts.send(key=sku.encode(), value=json.dumps({
+        await alerts.send(key=sku.encode(), value=codec.encode_record(settings.streams.alerts_topic, ALERT, {
             "kind": "stock_drift", "sku": sku, "id_product": id_product, "id_product_attribute": attribute,
             "shop_quantity": result.shop_quantity, "computed": result.computed, "delta": result.delta,
-            "reason": result.reason, "shop_gtid": seen[1], "erp_as_of": computed.as_of.isoformat(),
-            "at": utc_now().isoformat()}).encode())
+            "reason": result.reason, "shop_gtid": seen[1], "erp_as_of": computed.as_of, "at": utc_now()}))
     elif result.action == "defer":
         _due[sku] = (id_product, time.monotonic() + sconf.stock_reconcile_delay_s)
 

@@ -1,22 +1,28 @@
 from __future__ import annotations
 
+import functools
+import json
+import os
 import random
 import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pymysql
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from pssync import devstack
-from pssync.bus.registry import registry_client
+from pssync.bus.registry import Registry, registry_client
 from pssync.cdc.capture import Capture
-from pssync.settings import Settings
+from pssync.schemas.codec import Codec, RegistryStore
+from pssync.settings import RegistrySettings, Settings
 
 
 @dataclass
@@ -28,38 +34,56 @@ class Event:
     value: dict[str, Any] | None   # None: tombstone
 
 
-class CaptureThread:
-    def __init__(self, settings: Settings) -> None:
-        self.capture = Capture(settings)
+class Background:
+    """Runs ``target(stop)`` in a daemon thread for the length of a ``with`` block, as the service
+    would run in its own process: the block's exit sets ``stop``, waits for the thread, calls
+    ``close`` and re-raises whatever the target raised (``expected`` exceptions excepted)."""
+
+    def __init__(self, target: Callable[[threading.Event], Any], close: Callable[[], Any] | None = None,
+                 expected: tuple[type[BaseException], ...] = (), join_timeout: float = 30) -> None:
         self.stop = threading.Event()
         self.error: BaseException | None = None
+        self._target, self._close, self._expected, self._join_timeout = target, close, expected, join_timeout
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         try:
-            self.capture.run(self.stop)
-        except BaseException as exc:  # reported by join()
+            self._target(self.stop)
+        except self._expected:
+            pass
+        except BaseException as exc:  # reported when the block exits, or by check()
             self.error = exc
 
-    def __enter__(self) -> "CaptureThread":
+    def check(self) -> None:
+        """Raise the target's error now, if it failed."""
+        if self.error is not None:
+            raise self.error
+
+    def __enter__(self):
         self.thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.join()
+        self.join(raise_error=exc[0] is None)
 
-    def join(self) -> None:
+    def join(self, raise_error: bool = True) -> None:
         self.stop.set()
-        self.thread.join(30)
-        self.capture.close()
-        if self.error:
-            raise self.error
+        self.thread.join(self._join_timeout)
+        if self._close is not None:
+            self._close()
+        if raise_error:
+            self.check()
+
+
+class CaptureThread(Background):
+    def __init__(self, settings: Settings) -> None:
+        self.capture = Capture(settings)
+        super().__init__(self.capture.run, close=self.capture.close)
 
     def wait_committed(self, gtid_seq_at_least: int, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.error:
-                raise self.error
+            self.check()
             off = self.capture.committed
             if off is not None and off.gtid and max(
                     int(p.rsplit("-", 1)[1]) for p in off.gtid.split(",")) >= gtid_seq_at_least:
@@ -67,6 +91,53 @@ class CaptureThread:
             time.sleep(0.05)
         raise TimeoutError(f"capture did not commit GTID seq {gtid_seq_at_least} in {timeout}s "
                            f"(committed: {self.capture.committed})")
+
+
+def read_settled(bootstrap: str, topics: list[str], *, min_count: int = 0, timeout: float = 20.0,
+                 settle: float = 0.0) -> list[Message]:
+    """Every committed record of the topics (all partitions; a missing topic reads empty), read
+    until each partition is at its end and at least ``min_count`` records are there, and then
+    nothing new came for ``settle`` seconds. Gives up after ``timeout`` with what it has."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"it-reader-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "isolation.level": "read_committed",
+                         "enable.partition.eof": True})
+    records: list[Message] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:   # a topic may not exist yet: when records are expected, wait for it
+            metadata = consumer.list_topics(timeout=10).topics
+            missing = [t for t in topics if t not in metadata or metadata[t].error is not None]
+            if not missing or min_count == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        partitions = [TopicPartition(t, p, 0) for t in topics if t not in missing
+                      for p in sorted(metadata[t].partitions or {0: None})]
+        if not partitions:
+            return records
+        consumer.assign(partitions)
+        at_end: set[tuple[str, int]] = set()
+        everything = {(tp.topic, tp.partition) for tp in partitions}
+        last_new = time.monotonic()
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.1)
+            if msg is None:
+                if at_end >= everything and len(records) >= min_count and time.monotonic() - last_new >= settle:
+                    break
+                continue
+            if msg.error():
+                code = msg.error().code()
+                if code == KafkaError._PARTITION_EOF:
+                    at_end.add((msg.topic(), msg.partition()))
+                    continue
+                if code == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    continue
+                raise RuntimeError(str(msg.error()))
+            at_end.discard((msg.topic(), msg.partition()))
+            records.append(msg)
+            last_new = time.monotonic()
+    finally:
+        consumer.close()
+    return records
 
 
 class Scratch:
@@ -131,35 +202,16 @@ class Scratch:
 
 def read_topics(scratch: Scratch, topics: list[str], *, min_count: int = 0, timeout: float = 20.0,
                 settle: float = 0.5) -> list[Event]:
-    """All read_committed events of the topics, decoded with confluent-kafka's AvroDeserializer
-    against the registry. Waits for at least ``min_count``, then until nothing new for ``settle``."""
-    registry = registry_client(scratch.registry_url)
-    deser = AvroDeserializer(registry)
-    consumer = Consumer({"bootstrap.servers": scratch.stack.kafka_bootstrap, "group.id": f"reader-{random.random()}",
-                         "isolation.level": "read_committed", "enable.auto.commit": False,
-                         "auto.offset.reset": "earliest"})
-    consumer.assign([TopicPartition(t, 0, 0) for t in topics])
+    """All read_committed events of the topics (:func:`read_settled`), decoded with confluent-kafka's
+    AvroDeserializer against the registry."""
+    deser = AvroDeserializer(registry_client(scratch.registry_url))
     events: list[Event] = []
-    deadline = time.monotonic() + timeout
-    last_new = time.monotonic()
-    try:
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.1)
-            if msg is None:
-                if len(events) >= min_count and time.monotonic() - last_new >= settle:
-                    break
-                continue
-            if msg.error():
-                if msg.error().code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
-                    continue
-                raise RuntimeError(str(msg.error()))
-            key = deser(msg.key(), SerializationContext(msg.topic(), MessageField.KEY))
-            value = deser(msg.value(), SerializationContext(msg.topic(), MessageField.VALUE)) \
-                if msg.value() is not None else None
-            events.append(Event(msg.topic(), msg.partition(), msg.offset(), key, value))
-            last_new = time.monotonic()
-    finally:
-        consumer.close()
+    for msg in read_settled(scratch.stack.kafka_bootstrap, topics, min_count=min_count, timeout=timeout,
+                            settle=settle):
+        key = deser(msg.key(), SerializationContext(msg.topic(), MessageField.KEY))
+        value = deser(msg.value(), SerializationContext(msg.topic(), MessageField.VALUE)) \
+            if msg.value() is not None else None
+        events.append(Event(msg.topic(), msg.partition(), msg.offset(), key, value))
     return events
 
 
@@ -218,3 +270,20 @@ def wait_offset(settings: Settings, gtid_seq: int, timeout: float = 60) -> None:
             return
         time.sleep(0.5)
     raise TimeoutError(f"committed offset did not reach GTID seq {gtid_seq}: {last}")
+
+
+@functools.cache
+def contracts() -> Codec:
+    """The contracts' codec on the stack's registry, as the stages use it (schemas registered under
+    <topic>-value, records decoded with the schema they were written with)."""
+    url = os.environ.get("PSSYNC_TEST_REGISTRY_URL") or devstack.StackSettings().ccompat_url
+    return Codec(RegistryStore(Registry(RegistrySettings(url=url))))
+
+
+def readable(value: bytes) -> dict[str, Any]:
+    """A pssync record as the data team reads it (decoded with the schema it was written with); a
+    processor's dead letter with the JSON of its record merged in (``id_order``, ...)."""
+    record = contracts().decode_record(value, "test")
+    if isinstance(record, dict) and set(record) == {"source", "reason", "record"}:
+        return {**json.loads(record["record"]), "source": record["source"], "reason": record["reason"]}
+    return record

@@ -6,7 +6,6 @@ At the end every order is exactly one Tryton sale, the shop's stock equals the E
 log accounts for every effect. Nothing is mocked; every topic, group and id is private to the test."""
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -20,7 +19,6 @@ from typing import Any
 import pymysql
 import pytest
 import yaml
-from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from pssync.devstack.pipeline import SERVICES   # the same commands `pssync services up` runs
 from pssync.devstack.shop import Line, place_order
@@ -28,6 +26,7 @@ from pssync.erp.mapping import Mapping, set_mapping
 from pssync.sinks import synclog
 from tests.integration.erp.tryton_support import adapter as tryton_adapter
 from tests.integration.erp.tryton_support import new_product, product_ids, quantity, receive_stock
+from tests.integration.support import read_settled, readable
 
 pytestmark = pytest.mark.integration
 
@@ -125,32 +124,7 @@ def write_config(scratch, tmp_path: Path, stack, workers: int) -> tuple[dict[str
 
 def read_values(bootstrap: str, topic: str, timeout: float = 10) -> list[bytes]:
     """Committed record values of every partition of a topic (none when the topic does not exist)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"crash-reader-{random.random()}",
-                         "enable.auto.commit": False, "isolation.level": "read_committed",
-                         "enable.partition.eof": True})
-    found = consumer.list_topics(topic, timeout=10).topics.get(topic)
-    partitions = sorted(found.partitions) if found is not None and found.partitions else [0]
-    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-    values: list[bytes] = []
-    at_end: set[int] = set()
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
-            if msg is None:
-                continue
-            if msg.error():
-                if msg.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(msg.partition())
-                    if at_end >= set(partitions):
-                        break
-                if msg.error().code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
-                    return []
-                continue
-            values.append(msg.value() or b"")
-    finally:
-        consumer.close()
-    return values
+    return [msg.value() or b"" for msg in read_settled(bootstrap, [topic], timeout=timeout)]
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["one-processor-worker", "two-processor-workers"])
@@ -315,7 +289,7 @@ def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path,
         assert not letters, f"{len(letters)} sink dead letters: {letters[:5]}\n{logs()}"
         # the scratch shop's demo orders (unmapped products) are dead-lettered by the processors;
         # none of the orders placed here may be
-        ours = [json.loads(v) for v in read_values(bootstrap, data["streams"]["dead_letter_topic"])]
+        ours = [readable(v) for v in read_values(bootstrap, data["streams"]["dead_letter_topic"])]
         ours = [(d.get("id_order"), d.get("reason")) for d in ours if d.get("id_order") in placed]
         assert not ours, f"{len(ours)} processor dead letters for the test's orders: {ours}\n{logs()}"
         kills = {name: s.kills for name, s in services.items()}

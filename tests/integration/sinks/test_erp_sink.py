@@ -2,6 +2,7 @@
 acks and dead letters on Kafka, the sync log and offsets in MariaDB. Nothing is mocked."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -18,7 +19,7 @@ from typing import Any
 import pymysql
 import pytest
 import yaml
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
 from pssync.bus.kafka import admin, ensure_topics
@@ -29,11 +30,11 @@ from pssync.settings import Settings
 from pssync.sinks import synclog
 from pssync.sinks.erp import ErpApplier
 from pssync.sinks.runner import SinkRunner
-from pssync.schemas.commands import decode_ack, encode_sales_order
 from pssync.schemas.sales_order import CommandLine, SalesOrderCommand
 from tests.integration.erp.tryton_support import adapter as tryton_adapter
 from tests.integration.erp.tryton_support import new_product
 from tests.integration.sinks.support import RunnerThread, empty_database
+from tests.integration.support import contracts, read_settled
 
 pytestmark = pytest.mark.integration
 
@@ -118,7 +119,7 @@ def produce(settings: Settings, commands: list[SalesOrderCommand]) -> None:
                          "enable.idempotence": True, "acks": "all"})
     for cmd in commands:
         producer.produce(settings.streams.commands_topic, key=str(cmd.command_id).encode(),
-                         value=encode_sales_order(cmd))
+                         value=contracts().encode(settings.streams.commands_topic, cmd))
     assert producer.flush(30) == 0
 
 
@@ -163,28 +164,8 @@ def log_rows(settings: Settings) -> list[dict[str, Any]]:
 
 def read_records(settings: Settings, topic: str, min_count: int, timeout: float = 20,
                  settle: float = 0.5) -> list:
-    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers,
-                         "group.id": f"it-reader-{uuid.uuid4().hex}", "enable.auto.commit": False,
-                         "isolation.level": "read_committed"})
-    consumer.assign([TopicPartition(topic, 0, 0)])
-    records: list = []
-    deadline = time.monotonic() + timeout
-    last_new = time.monotonic()
-    try:
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.1)
-            if msg is None:
-                if len(records) >= min_count and time.monotonic() - last_new >= settle:
-                    break
-                continue
-            if msg.error():
-                if msg.error().code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
-                    continue
-                raise RuntimeError(str(msg.error()))
-            records.append(msg)
-            last_new = time.monotonic()
-    finally:
-        consumer.close()
+    records = read_settled(settings.kafka.bootstrap_servers, [topic], min_count=min_count, timeout=timeout,
+                           settle=settle)
     assert len(records) >= min_count, f"{topic}: {len(records)} records, expected {min_count}"
     return records
 
@@ -226,7 +207,7 @@ def test_orders_are_created_once_acked_logged_and_replays_are_duplicates(stack, 
     assert len(acks) == 3
     by_ref = {}
     for msg in acks:
-        ack = decode_ack(msg.value(), "ack")
+        ack = contracts().ack(msg.value(), "ack")
         assert msg.key() == ack.shop_reference.encode()
         by_ref[ack.shop_reference] = ack
     for cmd in commands:
@@ -264,7 +245,7 @@ def test_orders_are_created_once_acked_logged_and_replays_are_duplicates(stack, 
     assert rerun.counters.applied == 1
     assert log_rows(settings)[-1]["detail"] == f"{erp_ids[lost.shop_reference]} existing"
     assert len(sales(erp, lost.shop_reference)) == 1
-    again = decode_ack(read_records(settings, settings.sinks.acks_topic, 4)[-1].value(), "ack")
+    again = contracts().ack(read_records(settings, settings.sinks.acks_topic, 4)[-1].value(), "ack")
     assert (again.shop_reference, again.erp_order_id, again.created) == (
         lost.shop_reference, erp_ids[lost.shop_reference], False)
     assert stored_offset(settings) == 3    # run_range never moves the stored offsets
@@ -292,14 +273,14 @@ def test_unknown_sku_is_dead_lettered_with_trytons_message_and_the_next_order_ap
     assert headers["__connect.errors.exception.class.name"] == "PermanentFailure"
     assert headers["__connect.errors.topic"] == settings.streams.commands_topic
     assert headers["__connect.errors.offset"] == "0" and headers["pssync.sink"] == f"erp-it-{tag}"
-    assert dead.value() == encode_sales_order(bad) and dead.key() == str(bad.command_id).encode()
+    assert dead.value() == contracts().encode(settings.streams.commands_topic, bad) and dead.key() == str(bad.command_id).encode()
 
     rows = log_rows(settings)
     assert [(r["command_id"], r["outcome"]) for r in rows] == [(str(bad.command_id), "dead_letter"),
                                                                (str(good.command_id), "applied")]
     assert missing in rows[0]["error"]
     [ack] = read_records(settings, settings.sinks.acks_topic, 1)
-    assert decode_ack(ack.value(), "ack").shop_reference == good.shop_reference
+    assert contracts().ack(ack.value(), "ack").shop_reference == good.shop_reference
 
 
 def test_a_dead_letter_kafka_refuses_is_retried_never_lost(stack, erp, skus, tag, state_db):
@@ -308,8 +289,9 @@ def test_a_dead_letter_kafka_refuses_is_retried_never_lost(stack, erp, skus, tag
     settings = sink_settings(stack, tag, state_db)
     dlq = settings.sinks.dead_letter_topic
     ensure_topics(settings.kafka, {dlq: {"max.message.bytes": "600"}})
-    bad = order(tag, 1, [(f"no-such-sku-{tag}", "1", "1.00")])
-    assert len(encode_sales_order(bad)) > 600
+    bad = dataclasses.replace(order(tag, 1, [(f"no-such-sku-{tag}", "1", "1.00")]),
+                              comment=random.randbytes(1000).hex())   # too large for the topic, even compressed
+    assert len(contracts().encode(settings.streams.commands_topic, bad)) > 600
     produce(settings, [bad])
     with SinkThread(settings) as sink:
         deadline = time.monotonic() + 30
@@ -328,7 +310,7 @@ def test_a_dead_letter_kafka_refuses_is_retried_never_lost(stack, erp, skus, tag
             f.result(30)
         sink.wait_offset(1)
     [dead] = read_records(settings, dlq, 1)
-    assert dead.value() == encode_sales_order(bad)
+    assert dead.value() == contracts().encode(settings.streams.commands_topic, bad)
     assert [r["outcome"] for r in log_rows(settings)][-1] == "dead_letter"
 
 
@@ -349,7 +331,7 @@ def test_cancel_cancels_a_quotation_and_an_order_the_erp_never_had_is_skipped(st
                                                               ("cancel", "skipped")]
     assert rows[1]["detail"] == str(sale["id"])
     assert "nothing to cancel" in rows[2]["detail"] and never.shop_reference in rows[2]["detail"]
-    acks = [decode_ack(m.value(), "ack") for m in read_records(settings, settings.sinks.acks_topic, 2)]
+    acks = [contracts().ack(m.value(), "ack") for m in read_records(settings, settings.sinks.acks_topic, 2)]
     assert [(a.action, a.erp_order_id, a.created) for a in acks] == [("create", str(sale["id"]), True),
                                                                      ("cancel", str(sale["id"]), False)]
     assert acks[1].command_id == str(cancel.command_id) and acks[1].lines == {skus[0]: Decimal(1)}
@@ -414,7 +396,7 @@ def test_sink_killed_twice_creates_every_order_exactly_once(stack, erp, skus, ta
     if between:
         erp_id = str(sales(erp, target.shop_reference)[0]["id"])
         assert applied[str(target.command_id)] == f"{erp_id} existing"
-    acks = [decode_ack(m.value(), "ack") for m in read_records(settings, settings.sinks.acks_topic,
+    acks = [contracts().ack(m.value(), "ack") for m in read_records(settings, settings.sinks.acks_topic,
                                                                 len(commands))]
     for cmd in commands:                       # duplicates after a kill are allowed, gaps are not
         mine = [a for a in acks if a.shop_reference == cmd.shop_reference]

@@ -35,9 +35,11 @@ from pssync.schemas.commands import (
     ProductCommand,
     StockCommand,
     TrackingCommand,
-    encode,
     payload_hash,
 )
+from tests.integration.support import contracts
+
+SHOP_TOPIC = "pssync-test.shop-commands"   # the subject the test's commands are registered under
 
 pytestmark = pytest.mark.integration
 
@@ -432,7 +434,7 @@ def produce(settings: Settings, values: list[tuple[bytes | None, bytes | None]])
 
 
 def commands_out(*commands: Any) -> list[tuple[bytes, bytes]]:
-    return [(c.kafka_key, encode(c)) for c in commands]
+    return [(c.kafka_key, contracts().encode(SHOP_TOPIC, c)) for c in commands]
 
 
 def state_conn(settings: Settings):
@@ -493,7 +495,7 @@ def test_runner_applies_logs_dead_letters_and_replays_as_duplicates(scratch, set
     records = commands_out(*good[:2])
     records.append((b"junk", b'{"type": "stock", "sku": 1}'))                  # malformed: dead letter
     records += commands_out(*good[2:])
-    records.append((paid.kafka_key, encode(paid)))                             # delivered twice
+    records.append((paid.kafka_key, contracts().encode(SHOP_TOPIC, paid)))      # delivered twice
     records += commands_out(state(999, "PS_OS_PAYMENT"))                       # unknown order: dead letter
     produce(settings, records)
     end = len(records)
@@ -512,7 +514,7 @@ def test_runner_applies_logs_dead_letters_and_replays_as_duplicates(scratch, set
     log = sync_log(scratch)
     applied = [r for r in log if r["outcome"] == "applied"]
     assert [(r["command_id"], r["payload_hash"]) for r in applied] == \
-        [(c.command_id, payload_hash(encode(c))) for c in good]
+        [(c.command_id, payload_hash(contracts().encode(SHOP_TOPIC, c))) for c in good]
     assert all(r["sink"] == f"shop-db-{settings.capture.name}" and r["direction"] == "to_shop" for r in log)
     assert [r["kafka_offset"] for r in log if r["outcome"] == "dead_letter"] == [2, 6]
     assert [r["kafka_offset"] for r in log if r["outcome"] == "duplicate"] == [5]
@@ -523,7 +525,7 @@ def test_runner_applies_logs_dead_letters_and_replays_as_duplicates(scratch, set
     dlq = dead_letters(settings, 2)
     assert [m.value() for m in dlq] == [records[2][1], records[6][1]]
     headers = dict(dlq[0].headers())
-    assert headers["__connect.errors.exception.message"].decode().startswith("invalid command")
+    assert headers["__connect.errors.exception.message"].decode().startswith("not Avro in the Confluent wire format")
     assert headers["__connect.errors.offset"] == b"2"
     assert b"no order 999" in dict(dlq[1].headers())["__connect.errors.exception.message"]
 

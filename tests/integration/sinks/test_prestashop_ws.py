@@ -20,10 +20,13 @@ from pssync.settings import Settings
 from pssync.sinks.cli import build_applier, state_connection
 from pssync.sinks.prestashop_ws import PrestashopWebserviceApplier
 from pssync.sinks.runner import SinkRunner
-from pssync.schemas.commands import OrderStateCommand, PriceCommand, StockCommand, TrackingCommand, encode
+from pssync.schemas.commands import OrderStateCommand, PriceCommand, StockCommand, TrackingCommand
 from tests.integration.sinks.support import RunnerThread, empty_database
 from tests.vendor_servers.prestashop_webservice import (ALL_METHODS, DEFAULT_KEY, RESOURCES,
                                                         PrestashopWebserviceServer, seed_demo)
+from tests.integration.support import contracts
+
+SHOP_TOPIC = "pssync-test.shop-commands"   # the subject the test's commands are registered under
 
 pytestmark = pytest.mark.integration
 
@@ -103,7 +106,7 @@ def produce(settings: Settings, commands: list[Any]) -> None:
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers,
                          "enable.idempotence": True, "acks": "all"})
     for cmd in commands:
-        producer.produce(settings.streams.shop_commands_topic, key=cmd.kafka_key, value=encode(cmd))
+        producer.produce(settings.streams.shop_commands_topic, key=cmd.kafka_key, value=contracts().encode(SHOP_TOPIC, cmd))
     assert producer.flush(30) == 0
 
 
@@ -235,7 +238,7 @@ def test_401_goes_to_the_dead_letter_topic_and_processing_continues(stack, state
         assert headers["__connect.errors.topic"] == settings.streams.shop_commands_topic
         assert headers["__connect.errors.offset"] == "0"
         assert headers["pssync.sink"] == sink.applier.name
-        assert (dead.key(), dead.value()) == (bad.kafka_key, encode(bad))
+        assert (dead.key(), dead.value()) == (bad.kafka_key, contracts().encode(SHOP_TOPIC, bad))
         assert DEFAULT_KEY not in reason
 
         log = sync_log(settings, sink.applier.name)

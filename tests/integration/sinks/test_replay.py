@@ -21,8 +21,11 @@ from pssync.devstack.shop import Line, place_order
 from pssync.settings import Settings
 from pssync.sinks.cli import app
 from pssync.sinks.prestashop_db import PrestashopDbApplier
-from pssync.schemas.commands import OrderStateCommand, PriceCommand, StockCommand, encode
+from pssync.schemas.commands import OrderStateCommand, PriceCommand, StockCommand
 from tests.integration.sinks.support import RunnerThread
+from tests.integration.support import contracts
+
+SHOP_TOPIC = "pssync-test.shop-commands"   # the subject the test's commands are registered under
 
 pytestmark = pytest.mark.integration
 
@@ -158,10 +161,10 @@ def test_dead_letters_listed_fixed_replayed_once_and_windows_rerun_as_duplicates
     price = PriceCommand(command_id=str(uuid.uuid4()), source_event_id=sid(), created_at=t0, sku="demo_11",
                          id_shop=1, id_product=6, id_product_attribute=0, price="13.10", changed_at=t0)
     junk = b'{"type": "stock", "sku": 1}'
-    produce(settings, topic, [(good.kafka_key, encode(good), []),
+    produce(settings, topic, [(good.kafka_key, contracts().encode(SHOP_TOPIC, good), []),
                               (b"junk", junk, []),                                          # 1: malformed
-                              (cancel.kafka_key, encode(cancel), [("trace-id", b"t-1")]),   # 2: no such order
-                              (price.kafka_key, encode(price), [])])
+                              (cancel.kafka_key, contracts().encode(SHOP_TOPIC, cancel), [("trace-id", b"t-1")]),   # 2: no such order
+                              (price.kafka_key, contracts().encode(SHOP_TOPIC, price), [])])
 
     with SinkThread(settings) as sink:
         wait_offset(scratch, settings, 4, sink)
@@ -172,11 +175,11 @@ def test_dead_letters_listed_fixed_replayed_once_and_windows_rerun_as_duplicates
         assert [(d["topic"], d["partition"], d["offset"], d["original_topic"], d["original_offset"])
                 for d in listed] == [(dlq, 0, 0, topic, 1), (dlq, 0, 1, topic, 2)]
         assert all(d["sink"] == sink_name and d["original_partition"] == 0 for d in listed)
-        assert listed[0]["error_class"] == "BadCommand" and listed[0]["reason"].startswith("invalid command")
+        assert listed[0]["error_class"] == "BadCommand" and listed[0]["reason"].startswith("not Avro in the Confluent wire format")
         assert listed[0]["key"] == "junk" and listed[0]["value_preview"] == junk.decode()
         assert listed[1]["error_class"] == "PermanentFailure"
         assert f"no order {id_order} ({shop_reference})" in listed[1]["reason"]
-        assert listed[1]["key"] == shop_reference and listed[1]["value_preview"].startswith('{"command_id"')
+        assert listed[1]["key"] == shop_reference and listed[1]["value_preview"].startswith('{"type": "order_state", "command_id"')
         assert listed[1]["headers"]["trace-id"] == "t-1"
         assert dt.datetime.fromisoformat(listed[0]["timestamp"]) >= t0 - dt.timedelta(seconds=1)
 
@@ -186,7 +189,7 @@ def test_dead_letters_listed_fixed_replayed_once_and_windows_rerun_as_duplicates
         assert len(lines) == 4
         assert lines[2].startswith("0:1 ") and f"from {topic}[0]@2 sink={sink_name} PermanentFailure: no order" \
             in lines[2]
-        assert lines[3].strip().startswith(f"key={shop_reference} value={{\"command_id\"")
+        assert lines[3].strip().startswith(f"key={shop_reference} value={{\"type\": \"order_state\", \"command_id\"")
         newest = json.loads(cli("dead-letters", "-c", config, "--json", "--limit", "1").stdout)
         assert [d["offset"] for d in newest] == [1]
         future = (now() + dt.timedelta(hours=1)).isoformat()
@@ -208,7 +211,7 @@ def test_dead_letters_listed_fixed_replayed_once_and_windows_rerun_as_duplicates
         assert stock_row(scratch, 1, 2) == (300, 0, 300)             # ... and its 3 units given back
 
         again = read(settings, topic, 4)[0]                          # the original record, marked
-        assert (again.key(), again.value()) == (cancel.kafka_key, encode(cancel))
+        assert (again.key(), again.value()) == (cancel.kafka_key, contracts().encode(SHOP_TOPIC, cancel))
         assert again.headers() == [("trace-id", b"t-1"), ("pssync.replayed-from", f"{dlq}:0:1".encode())]
 
         time.sleep(0.01)

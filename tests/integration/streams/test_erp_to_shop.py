@@ -19,10 +19,10 @@ from pssync.erp.base import Change, OrderStatus, Price, Product, Shipment, Stock
 from pssync.erp.mapping import Mapping, ensure_table, set_mapping
 from pssync.erp.topics import ErpEncoders, SnapshotPart
 from pssync.sinks import synclog
-from pssync.schemas.commands import OrderAck, encode
+from pssync.schemas.commands import OrderAck
 from tests.integration.streams.test_orders_to_erp import (read_commands, start_worker, stop_worker,
                                                           streams_settings)
-from tests.integration.support import CaptureThread
+from tests.integration.support import CaptureThread, contracts
 
 pytestmark = pytest.mark.integration
 TABLES = ["orders", "order_detail", "order_history", "customer", "address", "currency", "configuration",
@@ -104,7 +104,7 @@ def test_order_racing_an_erp_snapshot_never_gives_stock_back(scratch, tmp_path):
         ack = OrderAck(command_id="c1", action="create", id_order=id_order, shop_reference=f"X-{id_order}",
                        erp_order_id="S1", created=True, acked_at=acked, lines={"demo_11": Decimal(3)})
         p = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
-        p.produce(settings.sinks.acks_topic, key=b"X", value=encode(ack))
+        p.produce(settings.sinks.acks_topic, key=b"X", value=contracts().encode(settings.sinks.acks_topic, ack))
         p.flush(10)
         time.sleep(0.2)
         feed.stock("demo_11", 97, dt.datetime.now(UTC))
@@ -146,7 +146,7 @@ def test_prices_violations_echo_states_and_tracking(scratch, tmp_path):
     prices = [c for c in commands if c["type"] == "price"]
     # the ERP price (sent when its event arrives, or when the mapping does if that comes later),
     # then the same value re-asserted after the back-office edit
-    assert [(p["sku"], p["price"]) for p in prices] == [("demo_11", "12.500000")] * 2, (commands, log)
+    assert [(p["sku"], p["price"]) for p in prices] == [("demo_11", Decimal("12.500000"))] * 2, (commands, log)
     assert prices[0]["source_event_id"].split(":")[0] in ("erp-price", "mapping")
     assert prices[1]["source_event_id"].startswith("reassert:")
     assert [(v["column"], v["after"]) for v in violations if v["table"] == "ps_product"] == [("price", "9.990000")]

@@ -2,7 +2,7 @@
 the real capture, Kafka, registry and a Faust worker."""
 from __future__ import annotations
 
-import json
+from decimal import Decimal
 import os
 import subprocess
 import sys
@@ -15,7 +15,7 @@ import yaml
 
 from pssync.devstack.shop import Line, place_order
 from pssync.erp.mapping import Mapping, set_mapping
-from tests.integration.support import CaptureThread
+from tests.integration.support import CaptureThread, readable
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).parents[3]
@@ -74,7 +74,7 @@ def read_commands(scratch, topic: str, min_count: int, timeout: float = 60) -> l
                 if len(found) >= min_count and quiet and time.monotonic() - quiet > 3:
                     break
                 continue
-            found.append(json.loads(msg.value()))
+            found.append(readable(msg.value()))
             quiet = time.monotonic()
     finally:
         consumer.close()
@@ -111,7 +111,7 @@ def test_order_placed_in_the_shop_becomes_one_sales_order_command(scratch, tmp_p
     command = ours[0]
     assert command["erp_action"] == "create" and command["currency"] == "EUR"
     assert [(l["sku"], l["quantity"], l["unit_price"]) for l in command["lines"] if l["kind"] == "product"] == [
-        ("demo_1-1", "2", "23.900000"), ("demo_11", "1", "11.900000")]
+        ("demo_1-1", Decimal(2), Decimal("23.900000")), ("demo_11", Decimal(1), Decimal("11.900000"))]
     assert command["customer"]["external_id"] == "PS-CUST-1"
     assert command["shipment_address"]["country_code"] == "US"
     assert command["shop_reference"].endswith(f"-{id_order}")

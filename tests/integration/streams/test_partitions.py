@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def test_two_workers_on_multi_partition_topics_build_every_order_once_and_keep_s
     for command in ours:            # every line of the order, though lines and header came apart
         lines = placed[command["id_order"]]
         got = sorted((l["sku"], l["quantity"]) for l in command["lines"] if l["kind"] == "product")
-        want = sorted(("demo_11" if l.id_product == 6 else "demo_1-1", str(l.quantity)) for l in lines)
+        want = sorted(("demo_11" if l.id_product == 6 else "demo_1-1", Decimal(l.quantity)) for l in lines)
         assert got == want, (command, log)
     assert all(len({c["command_id"] for c in ours if c["id_order"] == o}) == 1 for o in placed)
 

@@ -17,7 +17,10 @@ from pssync.erp.tryton import TrytonAdapter
 from pssync.settings import Settings
 from pssync.sinks.erp import ErpApplier, product_quantities
 from pssync.sinks.errors import PermanentFailure, Skipped, TransientFailure
-from pssync.schemas.commands import BadCommand, decode_ack, encode_sales_order
+from pssync.schemas.codec import Codec, MemoryStore
+from pssync.schemas.commands import BadCommand
+
+CODEC = Codec(MemoryStore())
 from pssync.schemas.sales_order import CommandLine, SalesOrderCommand
 
 UTC = dt.timezone.utc
@@ -118,7 +121,7 @@ def applier(adapter, producer=None, events: list[str] | None = None, **sinks):
         return dt.datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
 
     instance = ErpApplier(settings(**sinks), adapter, producer=producer or FakeProducer(),
-                          sleep=sleeps.append, clock=clock, ack_flush_timeout=0.1)
+                          sleep=sleeps.append, clock=clock, ack_flush_timeout=0.1, codec=CODEC)
     return instance, sleeps
 
 
@@ -130,7 +133,7 @@ def test_applier_identity_and_decoding():
         "erp-unit", "to_erp", ["unit.commands"], True, False)
     assert ACKS in erp.topics_to_create
     cmd = command("cancel")
-    decoded = erp.decode(encode_sales_order(cmd), "t[0]@1")
+    decoded = erp.decode(CODEC.encode("unit.commands", cmd), "t[0]@1")
     assert decoded.command == cmd and decoded.command_id == str(cmd.command_id)
     assert (decoded.key.resource, decoded.key.external_id, decoded.key.operation,
             decoded.key.source_event_id) == ("sales_order", cmd.shop_reference, "cancel", cmd.source_event_id)
@@ -153,7 +156,7 @@ def test_create_checks_the_erp_first_then_acks_with_the_erp_id_and_product_quant
     assert erp.adapter.orders == [cmd.to_sales_order()]
     [(topic, key, value)] = producer.messages
     assert topic == ACKS and key == cmd.shop_reference.encode()
-    ack = decode_ack(value, "ack")
+    ack = CODEC.ack(value, "ack")
     assert ack.model_dump() == {
         "command_id": str(cmd.command_id), "action": "create", "id_order": 7,
         "shop_reference": cmd.shop_reference, "erp_order_id": "1042", "created": True,
@@ -169,7 +172,7 @@ def test_an_order_already_in_the_erp_is_reported_existing_not_created():
     erp, _ = applier(FakeAdapter(events, find=["77"], create=[SalesOrderResult("77", False)]), producer)
     assert erp.apply(None, command()) == "77 existing"
     assert events == ["find", "create"]     # create still runs: idempotent, finishes a half-done sale
-    ack = decode_ack(producer.messages[0][2], "ack")
+    ack = CODEC.ack(producer.messages[0][2], "ack")
     assert ack.erp_order_id == "77" and ack.created is False
 
 
@@ -177,7 +180,7 @@ def test_a_new_order_replacing_a_cancelled_one_is_reported_created():
     producer = FakeProducer()
     erp, _ = applier(FakeAdapter([], find=["70"], create=[SalesOrderResult("71", True)]), producer)
     assert erp.apply(None, command()) == "71"
-    ack = decode_ack(producer.messages[0][2], "ack")
+    ack = CODEC.ack(producer.messages[0][2], "ack")
     assert ack.erp_order_id == "71" and ack.created is True
 
 
@@ -240,7 +243,7 @@ def test_cancel_acks_the_cancelled_order():
     cmd = command("cancel")
     assert erp.apply(None, cmd) == "55"
     assert events == ["cancel", "clock"]
-    ack = decode_ack(producer.messages[0][2], "ack")
+    ack = CODEC.ack(producer.messages[0][2], "ack")
     assert (ack.action, ack.erp_order_id, ack.created, ack.id_order) == ("cancel", "55", False, 7)
     assert ack.lines == {"demo_1-1": Decimal(5), "demo_11": Decimal(1)}
 

@@ -18,8 +18,10 @@ from pssync.sinks.prestashop_db import (
     stock_sign,
     unseen_quantity,
 )
-from pssync.schemas.commands import BadCommand, StockCommand, TrackingCommand, encode
+from pssync.schemas.codec import Codec, MemoryStore
+from pssync.schemas.commands import BadCommand, StockCommand, TrackingCommand
 
+CODEC = Codec(MemoryStore())
 UTC = dt.timezone.utc
 # the default states: 1 awaiting check, 2 payment accepted, 4 shipped, 6 canceled, 8 payment error
 CHEQUE, PAYMENT, SHIPPING = StateFlags(1, False, False), StateFlags(2, True, False), StateFlags(4, True, True)
@@ -80,18 +82,18 @@ def test_combination_impact_is_relative_to_the_base_price():
 
 def test_applier_identity_and_decode():
     settings = Settings(capture={"name": "shopA"}, streams={"shop_commands_topic": "cmds"})
-    applier = PrestashopDbApplier(settings, prepare=False)
+    applier = PrestashopDbApplier(settings, prepare=False, codec=CODEC)
     assert (applier.name, applier.direction, applier.topics) == ("shop-db-shopA", "to_shop", ["cmds"])
     assert applier.marks_echo and not applier.remote
     now = dt.datetime(2024, 7, 1, tzinfo=UTC)
     command = TrackingCommand(command_id="c1", source_event_id="e1", created_at=now, id_order=4,
                               shop_reference="FFATNOMMJ", tracking_number="TRK", changed_at=now)
-    decoded = applier.decode(encode(command), "t[0]@1")
+    decoded = applier.decode(CODEC.encode("cmds", command), "t[0]@1")
     assert decoded.command == command and decoded.command_id == "c1"
     assert decoded.key.resource == "order_carrier" and decoded.key.external_id == "FFATNOMMJ"
     stock = StockCommand(command_id="c2", source_event_id="e2", created_at=now, sku="demo_13", id_shop=1,
                          id_product=8, id_product_attribute=0, quantity=5, erp_as_of=now, orders_since=now)
-    assert isinstance(applier.decode(encode(stock), "t[0]@2").command, StockCommand)
+    assert isinstance(applier.decode(CODEC.encode("cmds", stock), "t[0]@2").command, StockCommand)
     with pytest.raises(BadCommand):
         applier.decode(b'{"type": "stock"}', "t[0]@3")
     with pytest.raises(BadCommand):

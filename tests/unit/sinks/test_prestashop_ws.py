@@ -13,11 +13,12 @@ from pssync.errors import PermanentError, TransientError
 from pssync.settings import Settings
 from pssync.sinks.errors import Skipped
 from pssync.sinks.prestashop_ws import PrestashopWebserviceApplier
+from pssync.schemas.codec import Codec, MemoryStore
 from pssync.schemas.commands import (BadCommand, OrderStateCommand, PriceCommand, ProductCommand, StockCommand,
-                              TrackingCommand,
-                              encode)
+                              TrackingCommand)
 from tests.vendor_servers.prestashop_webservice import DEFAULT_KEY, PrestashopWebserviceServer, seed_demo
 
+CODEC = Codec(MemoryStore())
 UTC = dt.timezone.utc
 KEY = "ZQ8WK3JH9S1XN5BVC7MD2LP4RT6YF0GA"
 
@@ -38,7 +39,7 @@ def server():
 
 
 def applier_for(server: PrestashopWebserviceServer, **extra: Any) -> PrestashopWebserviceApplier:
-    return PrestashopWebserviceApplier(settings(server.url + "/api", DEFAULT_KEY, **extra))
+    return PrestashopWebserviceApplier(settings(server.url + "/api", DEFAULT_KEY, **extra), codec=CODEC)
 
 
 @pytest.fixture()
@@ -65,7 +66,7 @@ def test_identity_and_decode(applier):
     assert applier.direction == "to_shop" and applier.topics == ["unit.commands.shop"]
     assert applier.remote is True and applier.marks_echo is False
     cmd = stock_cmd(5)
-    decoded = applier.decode(encode(cmd), "t[0]@1")
+    decoded = applier.decode(CODEC.encode("unit.commands.shop", cmd), "t[0]@1")
     assert (decoded.key, decoded.command_id, decoded.command) == (cmd.key, cmd.command_id, cmd)
     with pytest.raises(BadCommand):
         applier.decode(b'{"type": "stock"}', "t[0]@2")
@@ -259,7 +260,7 @@ def test_server_faults_and_permissions_classify_as_the_runner_expects(server):
             applier_for(limited).apply(None, tracking_cmd(2, "OHSATSERP", "TRACK1"))
     finally:
         limited.stop()
-    wrong_key = PrestashopWebserviceApplier(settings(server.url + "/api", "X" * 32))
+    wrong_key = PrestashopWebserviceApplier(settings(server.url + "/api", "X" * 32), codec=CODEC)
     with pytest.raises(PermanentError, match=r"-> 401: \[20\] Authentification key is not active"):
         wrong_key.apply(None, tracking_cmd(2, "OHSATSERP", "TRACK1"))
 
