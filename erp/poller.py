@@ -35,6 +35,7 @@ from pssync.erp.topics import TOPICS, ErpEncoders, SnapshotPart, content_digest,
 from pssync.settings import Settings
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY = dt.timedelta(hours=1)   # on the feed's clock: how often expired last values are looked for
 ERP_EVENTS = Counter("pssync_erp_events_total", "ERP change events written to Kafka", ["erp", "kind"])
 ERP_UNCHANGED = Counter("pssync_erp_unchanged_total",
                         "ERP changes not written: their values equal the last ones written for their key",
@@ -110,6 +111,7 @@ class ErpPoller:
         self.cursors: dict[ChangeKind, Cursor] = {}
         # per kind, per key: the last values written (see only_changed)
         self.emitted: dict[ChangeKind, dict[str, Emitted]] = {k: {} for k in CHANGE_KINDS}
+        self._pruned_at: dict[ChangeKind, dt.datetime] = {}
         self.on_commit = on_commit
         self._producer: Producer | None = None
         self._encoders: ErpEncoders | None = None
@@ -145,9 +147,11 @@ class ErpPoller:
                     break
 
     def _commit(self, kind: ChangeKind, changes: list[Change], cursor: Cursor,
-                emitted: dict[str, Emitted], snapshot: tuple[str, int | None] | None = None) -> None:
-        """One transaction: the events, the last written values of their keys and (not for a
-        snapshot) the cursor; the in-memory state follows only once it is committed."""
+                emitted: dict[str, Emitted], snapshot: tuple[str, int | None] | None = None,
+                forget: list[str] | None = None) -> None:
+        """One transaction: the events, the last written values of their keys, tombstones for the
+        keys to ``forget`` and (not for a snapshot) the cursor; the in-memory state follows only
+        once it is committed."""
         assert self._producer is not None and self._encoders is not None
         producer = self._producer
         try:
@@ -159,6 +163,8 @@ class ErpPoller:
             for key, entry in emitted.items():
                 producer.produce(self.cfg.offsets_topic, key=self._emitted_key(kind, key),
                                  value=json.dumps(entry.to_json()).encode())
+            for key in forget or ():
+                producer.produce(self.cfg.offsets_topic, key=self._emitted_key(kind, key), value=None)
             if not snapshot:
                 producer.produce(self.cfg.offsets_topic, key=self._state_key(kind),
                                  value=json.dumps(cursor.to_json()).encode())
@@ -173,6 +179,8 @@ class ErpPoller:
             raise
         if not snapshot:
             self.cursors[kind] = cursor
+        for key in forget or ():
+            self.emitted[kind].pop(key, None)
         self.emitted[kind].update(emitted)
         ERP_EVENTS.labels(self.adapter.name, kind).inc(len(changes))
         if self.on_commit:
@@ -192,11 +200,30 @@ class ErpPoller:
         # the cursor moves past every new version, written or not
         next_cursor = advance(cursor, new, self.overlap)
         changed, emitted = only_changed(self.emitted[kind], new)
-        if changed or next_cursor != cursor:
-            self._commit(kind, changed, next_cursor, emitted)
+        prune = self._prune_due(kind, next_cursor.ts)
+        forget = [k for k in self._expired(kind, next_cursor.ts) if k not in emitted] if prune else []
+        if changed or forget or next_cursor != cursor:
+            self._commit(kind, changed, next_cursor, emitted, forget=forget)
+        if prune:
+            self._pruned_at[kind] = next_cursor.ts
         if len(changed) < len(new):
             ERP_UNCHANGED.labels(self.adapter.name, kind).inc(len(new) - len(changed))
         return len(new)
+
+    def _prune_due(self, kind: ChangeKind, now: dt.datetime | None) -> bool:
+        """Expired last values are looked for at most every PRUNE_EVERY of the feed's clock."""
+        if now is None or not self.cfg.last_emitted_days:
+            return False
+        last = self._pruned_at.get(kind)
+        return last is None or now - last >= PRUNE_EVERY
+
+    def _expired(self, kind: ChangeKind, now: dt.datetime) -> list[str]:
+        """Keys whose last values were written more than erp.last_emitted_days before ``now`` (the
+        feed's newest change): forgetting them keeps the state (in memory and in the offsets
+        topic) bounded by what changed within that time; such a key may be written once more
+        with unchanged values, as before this rule."""
+        horizon = now - dt.timedelta(days=self.cfg.last_emitted_days)
+        return [key for key, entry in self.emitted[kind].items() if entry.ts < horizon]
 
     def snapshot_stock(self, page_size: int | None = None) -> str:
         """A full stock snapshot in one Kafka transaction: every row says its snapshot id, its

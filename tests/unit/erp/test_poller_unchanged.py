@@ -242,3 +242,27 @@ def test_an_order_state_is_written_once_per_change_of_state():
         p.poll_once("order_status")
     assert [e["state"] for e in producer.events("erp.order_status")] == ["confirmed", "processing", "confirmed"]
 
+
+
+def test_last_written_values_are_forgotten_after_the_retention():
+    cfg = settings()
+    cfg.erp.last_emitted_days = 1
+    adapter, producer = FeedAdapter(), FakeProducer()
+    p = poller(adapter, producer, cfg)
+    adapter.put(move(1, at(0), "4", "4", at(1)))
+    adapter.put(move(2, at(0), "9", "9", at(1), sku="SKU-2"))
+    p.poll_once("stock")
+    later = dt.timedelta(days=1, hours=2)
+    adapter.put(move(3, at(0) + later, "5", "5", at(1) + later, sku="SKU-2"))
+    p.poll_once("stock")
+    # SKU-1 has not been written for more than a day: its entry was removed (a tombstone), so the
+    # state kept stays bounded by what changed within the retention
+    state = producer.compacted(cfg.erp.offsets_topic)
+    assert state[b"unit:stock:emitted:SKU-1"] is None
+    assert state[b"unit:stock:emitted:SKU-2"] is not None
+    assert "SKU-1" not in poller(adapter, producer, cfg).emitted["stock"]
+    # a write of SKU-1's move now writes its level again (once), as before this rule existed
+    adapter.put(move(1, at(2) + later, "4", "4", at(3) + later))
+    p.poll_once("stock")
+    p.poll_once("stock")
+    assert [e["sku"] for e in producer.events("erp.stock")] == ["SKU-1", "SKU-2", "SKU-2", "SKU-1"]
