@@ -4,7 +4,16 @@ events it covers, so a restart neither loses nor repeats a change.
 
 Feeds are read by keyset on (timestamp, id), and the last ``overlap_s`` seconds are read again
 on every poll: a row committed late with an older timestamp is still captured, while versions
-already emitted in that window (kept in the cursor) are not emitted twice."""
+already emitted in that window (kept in the cursor) are not emitted twice.
+
+A new version of a source row does not always change what the ERP says: a stock move written
+again (created, then done) or a second move of the same product in one page gives the level the
+topic already carries, a template write that leaves the price alone gives the same price. The
+capture writes a change only when its values differ from the last ones it wrote for that key
+(``content_digest``: everything but the measurement/change timestamp); the last written digest
+of every key is kept in the offsets topic too, in the same transaction, so a restart compares
+with what the topic really says. Full stock snapshots always write every level (and become
+the values later changes are compared with)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,20 +21,39 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, Producer
 from prometheus_client import Counter
 
 from pssync.bus.kafka import Fenced, ensure_topics, is_fatal_fencing, read_compacted, transactional_producer
 from pssync.bus.registry import Registry
-from pssync.erp.base import Change, ChangeKind, Cursor, ErpAdapter
+from pssync.erp.base import CHANGE_KINDS, Change, ChangeKind, Cursor, ErpAdapter
 from pssync.erp.errors import TransientErpError
-from pssync.erp.topics import TOPICS, ErpEncoders, SnapshotPart, topic_name
+from pssync.erp.topics import TOPICS, ErpEncoders, SnapshotPart, content_digest, topic_name
 from pssync.settings import Settings
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY = dt.timedelta(hours=1)   # on the feed's clock: how often expired last values are looked for
 ERP_EVENTS = Counter("pssync_erp_events_total", "ERP change events written to Kafka", ["erp", "kind"])
+ERP_UNCHANGED = Counter("pssync_erp_unchanged_total",
+                        "ERP changes not written: their values equal the last ones written for their key",
+                        ["erp", "kind"])
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """The last values written for one key of one kind: their digest, and the change's timestamp."""
+    digest: str
+    ts: dt.datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {"digest": self.digest, "ts": self.ts.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> "Emitted":
+        return cls(data["digest"], dt.datetime.fromisoformat(data["ts"]))
 
 
 def advance(cursor: Cursor, emitted: list[Change], overlap: dt.timedelta) -> Cursor:
@@ -57,6 +85,21 @@ def select_new(cursor: Cursor, overlap_rows: list[Change], fresh: list[Change]) 
     return out
 
 
+def only_changed(emitted: dict[str, Emitted], changes: Iterable[Change]) -> tuple[list[Change], dict[str, Emitted]]:
+    """The changes whose values differ from the last ones written for their key (``emitted``, then
+    the earlier changes of the same batch), and the entries to record for the ones kept."""
+    kept: list[Change] = []
+    updates: dict[str, Emitted] = {}
+    for change in changes:
+        digest = content_digest(change.record)
+        last = updates.get(change.key) or emitted.get(change.key)
+        if last is not None and last.digest == digest:
+            continue
+        updates[change.key] = Emitted(digest, change.ts)
+        kept.append(change)
+    return kept, updates
+
+
 class ErpPoller:
     def __init__(self, settings: Settings, adapter: ErpAdapter, registry: Registry | None = None,
                  on_commit: Callable[[ChangeKind, Cursor, int], None] | None = None) -> None:
@@ -66,12 +109,18 @@ class ErpPoller:
         self.registry = registry or Registry(settings.registry)
         self.overlap = dt.timedelta(seconds=self.cfg.overlap_s)
         self.cursors: dict[ChangeKind, Cursor] = {}
+        # per kind, per key: the last values written (see only_changed)
+        self.emitted: dict[ChangeKind, dict[str, Emitted]] = {k: {} for k in CHANGE_KINDS}
+        self._pruned_at: dict[ChangeKind, dt.datetime] = {}
         self.on_commit = on_commit
         self._producer: Producer | None = None
         self._encoders: ErpEncoders | None = None
 
     def _state_key(self, kind: str) -> bytes:
         return f"{self.cfg.name}:{kind}".encode()
+
+    def _emitted_key(self, kind: str, key: str) -> bytes:
+        return f"{self.cfg.name}:{kind}:emitted:{key}".encode()
 
     def prepare(self) -> None:
         topics = {topic_name(self.cfg.topic_prefix, k): {} for k in TOPICS}
@@ -80,13 +129,29 @@ class ErpPoller:
         self._encoders = ErpEncoders(self.registry, self.cfg.topic_prefix)
         self._producer = transactional_producer(self.settings.kafka, f"pssync-erp-{self.cfg.name}",
                                                 init_timeout=self.settings.kafka.connect_timeout)
-        stored = read_compacted(self.settings.kafka, self.cfg.offsets_topic)
+        self.restore(read_compacted(self.settings.kafka, self.cfg.offsets_topic))
+
+    def restore(self, stored: dict[bytes, bytes | None]) -> None:
+        """Cursors and last written values from the offsets topic's records (key -> last value)."""
         for kind in self.cfg.kinds:
             raw = stored.get(self._state_key(kind))
             self.cursors[kind] = Cursor.from_json(json.loads(raw)) if raw else Cursor()
+        self.emitted = {k: {} for k in CHANGE_KINDS}
+        prefixes = {k: self._emitted_key(k, "") for k in CHANGE_KINDS}
+        for stored_key, raw in stored.items():
+            if raw is None:
+                continue
+            for kind, prefix in prefixes.items():
+                if stored_key.startswith(prefix):
+                    self.emitted[kind][stored_key[len(prefix):].decode()] = Emitted.from_json(json.loads(raw))
+                    break
 
     def _commit(self, kind: ChangeKind, changes: list[Change], cursor: Cursor,
-                snapshot: tuple[str, int | None] | None = None) -> None:
+                emitted: dict[str, Emitted], snapshot: tuple[str, int | None] | None = None,
+                forget: list[str] | None = None) -> None:
+        """One transaction: the events, the last written values of their keys, tombstones for the
+        keys to ``forget`` and (not for a snapshot) the cursor; the in-memory state follows only
+        once it is committed."""
         assert self._producer is not None and self._encoders is not None
         producer = self._producer
         try:
@@ -95,6 +160,11 @@ class ErpPoller:
                 part = SnapshotPart(snapshot[0], position, snapshot[1]) if snapshot else None
                 topic, key, value = self._encoders.encode(change, self.adapter.name, part)
                 producer.produce(topic, key=key, value=value)
+            for key, entry in emitted.items():
+                producer.produce(self.cfg.offsets_topic, key=self._emitted_key(kind, key),
+                                 value=json.dumps(entry.to_json()).encode())
+            for key in forget or ():
+                producer.produce(self.cfg.offsets_topic, key=self._emitted_key(kind, key), value=None)
             if not snapshot:
                 producer.produce(self.cfg.offsets_topic, key=self._state_key(kind),
                                  value=json.dumps(cursor.to_json()).encode())
@@ -109,12 +179,16 @@ class ErpPoller:
             raise
         if not snapshot:
             self.cursors[kind] = cursor
+        for key in forget or ():
+            self.emitted[kind].pop(key, None)
+        self.emitted[kind].update(emitted)
         ERP_EVENTS.labels(self.adapter.name, kind).inc(len(changes))
         if self.on_commit:
             self.on_commit(kind, cursor, len(changes))
 
     def poll_once(self, kind: ChangeKind) -> int:
-        """One page of one feed (plus the overlap re-read); returns how many events were written."""
+        """One page of one feed (plus the overlap re-read); returns how many new changes it gave,
+        written or left out as unchanged (a full page means: poll again at once)."""
         cursor = self.cursors.get(kind, Cursor())
         overlap_rows: list[Change] = []
         if cursor.ts is not None and self.overlap:
@@ -123,10 +197,33 @@ class ErpPoller:
                             if (c.ts, c.row_id) <= (cursor.ts, cursor.id)]
         fresh = self.adapter.changes(kind, cursor.ts, cursor.id, self.cfg.page_size)
         new = select_new(cursor, overlap_rows, fresh)
+        # the cursor moves past every new version, written or not
         next_cursor = advance(cursor, new, self.overlap)
-        if new or next_cursor != cursor:
-            self._commit(kind, new, next_cursor)
+        changed, emitted = only_changed(self.emitted[kind], new)
+        prune = self._prune_due(kind, next_cursor.ts)
+        forget = [k for k in self._expired(kind, next_cursor.ts) if k not in emitted] if prune else []
+        if changed or forget or next_cursor != cursor:
+            self._commit(kind, changed, next_cursor, emitted, forget=forget)
+        if prune:
+            self._pruned_at[kind] = next_cursor.ts
+        if len(changed) < len(new):
+            ERP_UNCHANGED.labels(self.adapter.name, kind).inc(len(new) - len(changed))
         return len(new)
+
+    def _prune_due(self, kind: ChangeKind, now: dt.datetime | None) -> bool:
+        """Expired last values are looked for at most every PRUNE_EVERY of the feed's clock."""
+        if now is None or not self.cfg.last_emitted_days:
+            return False
+        last = self._pruned_at.get(kind)
+        return last is None or now - last >= PRUNE_EVERY
+
+    def _expired(self, kind: ChangeKind, now: dt.datetime) -> list[str]:
+        """Keys whose last values were written more than erp.last_emitted_days before ``now`` (the
+        feed's newest change): forgetting them keeps the state (in memory and in the offsets
+        topic) bounded by what changed within that time; such a key may be written once more
+        with unchanged values, as before this rule."""
+        horizon = now - dt.timedelta(days=self.cfg.last_emitted_days)
+        return [key for key, entry in self.emitted[kind].items() if entry.ts < horizon]
 
     def snapshot_stock(self, page_size: int | None = None) -> str:
         """A full stock snapshot in one Kafka transaction: every row says its snapshot id, its
@@ -142,7 +239,10 @@ class ErpPoller:
                 break
         changes = [Change("stock", lvl.sku, lvl, lvl.as_of, lvl.erp_product_id,
                           f"snapshot:{snapshot_id}:{lvl.erp_product_id}") for lvl in levels]
-        self._commit("stock", changes, self.cursors.get("stock", Cursor()), (snapshot_id, len(changes)))
+        # every level is written, even one equal to the last written: a snapshot is what corrects
+        # the processors; later changes are compared with what it said
+        emitted = {c.key: Emitted(content_digest(c.record), c.ts) for c in changes}
+        self._commit("stock", changes, self.cursors.get("stock", Cursor()), emitted, (snapshot_id, len(changes)))
         log.info("stock snapshot %s: %d SKUs", snapshot_id, len(changes))
         return snapshot_id
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -71,6 +73,20 @@ def record_value(record: Any, erp: str, version: str, snapshot: SnapshotPart | N
                 "tracking_number": record.tracking_number, "carrier": record.carrier,
                 "changed_at": _ms(record.changed_at), **common}
     raise TypeError(f"not an ERP record: {record!r}")
+
+
+# Fields of an event that say when or how it was captured, not what the ERP says about its key
+NOT_CONTENT = frozenset({"as_of", "changed_at", "erp", "version", "captured_at", "mode", "snapshot_id",
+                         "snapshot_position", "snapshot_total"})
+
+
+def content_digest(record: Any) -> str:
+    """Digest of what an event of ``record`` says about its key, as the topic carries it (quantities
+    and money rounded the way they are written), leaving out the measurement or change timestamp
+    and the capture's own fields: two records with the same digest write the same values."""
+    values = {k: v for k, v in record_value(record, "", "").items() if k not in NOT_CONTENT}
+    canonical = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 
 class ErpEncoders:

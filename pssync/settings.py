@@ -142,6 +142,10 @@ class ErpSettings(Section):
     poll_interval_s: float = Field(2.0, gt=0)
     overlap_s: float = Field(120.0, ge=0, description="Re-read window for rows committed late.")
     page_size: int = Field(500, ge=1)
+    last_emitted_days: float = Field(
+        90, ge=0, description="Days the last values written for a key (SKU, ERP order, shipment) are "
+                              "kept to leave out unchanged repeats; 0 keeps them for ever. A key not "
+                              "written for this long may be written once more with the same values.")
     kinds: list[Literal["stock", "price", "product", "order_status", "shipment"]] = Field(
         default_factory=lambda: ["stock", "price", "product", "order_status", "shipment"])
     webhook: WebhookSettings | None = None
