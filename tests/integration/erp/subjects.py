@@ -171,6 +171,10 @@ class ErpDriver(ABC):
     def is_cancelled(self, erp_order_id: str) -> bool: ...
 
     @abstractmethod
+    def order_state(self, erp_order_id: str) -> str:
+        """The order's state in the ERP's own words, as OrderStatus.state must carry it."""
+
+    @abstractmethod
     def touch_orders(self, erp_order_ids: list[str]) -> None:
         """A user edits these orders together (one instant): each shows up in the status feed."""
 
@@ -250,8 +254,11 @@ class TrytonDriver(ErpDriver):
         return [str(r["id"]) for r in rows]
 
     def is_cancelled(self, erp_order_id: str) -> bool:
+        return self.order_state(erp_order_id) == "cancelled"
+
+    def order_state(self, erp_order_id: str) -> str:
         rows = self.erp.search_read("sale.sale", [("id", "=", int(erp_order_id))], ["state"])
-        return rows[0]["state"] == "cancelled"
+        return rows[0]["state"]
 
     def touch_orders(self, erp_order_ids: list[str]) -> None:
         self.erp.call("sale.sale", "write", [int(i) for i in erp_order_ids],
@@ -379,7 +386,10 @@ class OracleDriver(VendorDriver):
         return [str(o["HeaderId"]) for o in self.server.order_by_reference(shop_reference)]
 
     def is_cancelled(self, erp_order_id: str) -> bool:
-        return self.server.orders[int(erp_order_id)]["StatusCode"] == "CANCELED"
+        return self.order_state(erp_order_id) == "CANCELED"
+
+    def order_state(self, erp_order_id: str) -> str:
+        return self.server.orders[int(erp_order_id)]["StatusCode"]
 
     def touch_orders(self, erp_order_ids: list[str]) -> None:
         ts = self.server.now()
@@ -443,6 +453,10 @@ class InforDriver(VendorDriver):
     def is_cancelled(self, erp_order_id: str) -> bool:
         return self.server.orders[erp_order_id]["ORST"] == "90"
 
+    def order_state(self, erp_order_id: str) -> str:
+        order = self.server.orders[erp_order_id]     # lowest-highest status of its lines
+        return f"{order['ORSL']}-{order['ORST']}"
+
     def touch_orders(self, erp_order_ids: list[str]) -> None:
         ts = self.server.now()
         for orno in erp_order_ids:
@@ -503,7 +517,10 @@ class AcmeDriver(VendorDriver):
         return [str(o["id"]) for o in self.server.with_reference(shop_reference)]
 
     def is_cancelled(self, erp_order_id: str) -> bool:
-        return self.server.orders[int(erp_order_id)]["status"] == "cancelled"
+        return self.order_state(erp_order_id) == "cancelled"
+
+    def order_state(self, erp_order_id: str) -> str:
+        return self.server.orders[int(erp_order_id)]["status"]
 
     def touch_orders(self, erp_order_ids: list[str]) -> None:
         ts = self._now()

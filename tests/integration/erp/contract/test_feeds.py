@@ -64,7 +64,8 @@ def order_status(subject: Subject) -> Expected:
     start = subject.driver.checkpoint()
     orders = _orders(subject, 2)
     subject.driver.touch_orders(list(orders))
-    return Expected(start, {erp_id: {"erp_order_id": erp_id, "shop_reference": ref}
+    return Expected(start, {erp_id: {"erp_order_id": erp_id, "shop_reference": ref,
+                                     "state": subject.driver.order_state(erp_id)}
                             for erp_id, ref in orders.items()})
 
 

@@ -85,12 +85,17 @@ def test_cancel_returns_the_erp_id_and_can_be_repeated(subject: Subject):
     (sku,) = driver.new_products(1)
     order = driver.order((sku, "1", "9.90"))
     created = erp.create_sales_order(order)
+    start = driver.checkpoint()
 
     assert erp.cancel_sales_order(order.shop_reference) == created.erp_order_id
     assert driver.is_cancelled(created.erp_order_id)
     assert erp.cancel_sales_order(order.shop_reference) == created.erp_order_id
     assert driver.is_cancelled(created.erp_order_id)
     assert driver.orders_with_reference(order.shop_reference) == [created.erp_order_id]
+
+    statuses = [c.record for c in erp.changes("order_status", start[0], start[1], 10_000)
+                if c.key == created.erp_order_id]
+    assert statuses and statuses[-1].state == driver.order_state(created.erp_order_id)
 
 
 @pytest.mark.promise("cancel_unknown")
