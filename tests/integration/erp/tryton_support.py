@@ -20,7 +20,7 @@ from pssync.erp.errors import PermanentErpError
 from pssync.erp.tryton import TrytonAdapter, decode
 
 
-def adapter(stack: devstack.StackSettings, transport: httpx.BaseTransport | None = None,
+def adapter(stack: devstack.StackSettings, *, transport: httpx.BaseTransport | None = None,
             **overrides) -> TrytonAdapter:
     settings = dict(url=f"http://127.0.0.1:{stack.tryton_port}", database=stack.tryton_database,
                     user=stack.tryton_user, password=stack.tryton_password)
