@@ -163,16 +163,21 @@ class TrytonAdapter:
         self._auth = "Session " + base64.b64encode(f"{s.user}:{uid}:{token}".encode()).decode()
         self._context = self._post("model.res.user.get_preferences", [True, {}])
 
-    def call(self, model: str, method: str, *args: Any, context: dict[str, Any] | None = None) -> Any:
+    def call(self, model: str, method: str, *args: Any, context: dict[str, Any] | None = None,
+             retry: bool = True) -> Any:
         def once() -> Any:
             if self._auth is None:
                 self._login()
             return self._post(f"model.{model}.{method}", [*args, {**self._context, **(context or {})}])
+        if not retry:
+            return once()
         return with_retries(once, self.retry, what=f"tryton {model}.{method}")
 
     def search_read(self, model: str, domain: list, fields: list[str], *, limit: int | None = None,
-                    offset: int = 0, order: list | None = None, context: dict | None = None) -> list[dict]:
-        return self.call(model, "search_read", domain, offset, limit, order, fields, context=context)
+                    offset: int = 0, order: list | None = None, context: dict | None = None,
+                    retry: bool = True) -> list[dict]:
+        return self.call(model, "search_read", domain, offset, limit, order, fields, context=context,
+                         retry=retry)
 
     # ---- reference data ---------------------------------------------------------------------
     @property
@@ -320,9 +325,9 @@ class TrytonAdapter:
         return StockPage(levels, str(offset + page_size) if len(rows) == page_size else None)
 
     # ---- sales orders -----------------------------------------------------------------------
-    def _sale(self, shop_reference: str) -> dict | None:
+    def _sale(self, shop_reference: str, retry: bool = True) -> dict | None:
         found = self.search_read("sale.sale", [("reference", "=", shop_reference)],
-                                 ["id", "state"], order=[("id", "ASC")])
+                                 ["id", "state"], order=[("id", "ASC")], retry=retry)
         live = [s for s in found if s["state"] != "cancelled"]
         return (live or found or [None])[0]
 
@@ -330,67 +335,78 @@ class TrytonAdapter:
         sale = self._sale(shop_reference)
         return str(sale["id"]) if sale else None
 
-    def _party(self, customer: Customer) -> int:
-        found = self.search_read("party.party", [("code", "=", customer.external_id)], ["id"])
+    def _party(self, customer: Customer, retry: bool = True) -> int:
+        found = self.search_read("party.party", [("code", "=", customer.external_id)], ["id"],
+                                 retry=retry)
         if found:
             return found[0]["id"]
         values: dict[str, Any] = {"name": customer.name, "code": customer.external_id}
         if customer.email:
             values["contact_mechanisms"] = [["create", [{"type": "email", "value": customer.email}]]]
-        return self.call("party.party", "create", [values])[0]
+        return self.call("party.party", "create", [values], retry=retry)[0]
 
-    def _address(self, party: int, address: Address) -> int:
-        countries = self.search_read("country.country", [("code", "=", address.country_code.upper())], ["id"])
+    def _address(self, party: int, address: Address, retry: bool = True) -> int:
+        countries = self.search_read("country.country", [("code", "=", address.country_code.upper())],
+                                     ["id"], retry=retry)
         if not countries:
             raise PermanentErpError(self.name, f"unknown country code {address.country_code!r}", code="validation")
         street = "\n".join(filter(None, [address.street, address.street2]))
         found = self.search_read("party.address", [("party", "=", party), ("street", "=", street),
                                                    ("postal_code", "=", address.postal_code),
-                                                   ("city", "=", address.city)], ["id"])
+                                                   ("city", "=", address.city)], ["id"], retry=retry)
         if found:
             return found[0]["id"]
         return self.call("party.address", "create", [{
             "party": party, "party_name": address.name, "street": street,
-            "postal_code": address.postal_code, "city": address.city, "country": countries[0]["id"]}])[0]
+            "postal_code": address.postal_code, "city": address.city, "country": countries[0]["id"]}],
+            retry=retry)[0]
 
     def create_sales_order(self, order: SalesOrder) -> SalesOrderResult:
-        existing = self._sale(order.shop_reference)
+        """Find-then-create retried as a whole, each call made once: Tryton commits a create whose
+        reply was lost (timeout, gateway 504), so the retry finds that sale instead of making a
+        second one."""
+        return with_retries(lambda: self._create_sales_order(order), self.retry,
+                            what=f"tryton create order {order.shop_reference}")
+
+    def _create_sales_order(self, order: SalesOrder) -> SalesOrderResult:
+        existing = self._sale(order.shop_reference, retry=False)
         if existing and existing["state"] != "cancelled":
-            self._advance(existing)
+            self._advance(existing, retry=False)
             return SalesOrderResult(str(existing["id"]), False)
         skus = sorted({line.sku for line in order.lines})
         products = {p["code"]: p for p in self.search_read(
-            "product.product", [("code", "in", skus)], ["id", "code", "default_uom"])}
+            "product.product", [("code", "in", skus)], ["id", "code", "default_uom"], retry=False)}
         unknown = [s for s in skus if s not in products]
         if unknown:
             raise UnknownProduct(self.name, f"order {order.shop_reference}: unknown product code(s) "
                                             f"{', '.join(unknown)}", code="unknown_product")
-        currencies = self.search_read("currency.currency", [("code", "=", order.currency)], ["id"])
+        currencies = self.search_read("currency.currency", [("code", "=", order.currency)], ["id"],
+                                      retry=False)
         if not currencies:
             raise PermanentErpError(self.name, f"order {order.shop_reference}: unknown currency "
                                                f"{order.currency}", code="validation")
-        party = self._party(order.customer)
+        party = self._party(order.customer, retry=False)
         lines = [{"type": "line", "product": products[l.sku]["id"], "quantity": float(l.quantity),
                   "unit": products[l.sku]["default_uom"], "unit_price": _price(l.unit_price),
                   "description": l.description or l.sku}
                  for l in order.lines]
         sale_id = self.call("sale.sale", "create", [{
             "party": party, "reference": order.shop_reference, "currency": currencies[0]["id"],
-            "invoice_address": self._address(party, order.invoice_address),
-            "shipment_address": self._address(party, order.shipment_address),
+            "invoice_address": self._address(party, order.invoice_address, retry=False),
+            "shipment_address": self._address(party, order.shipment_address, retry=False),
             "warehouse": self.warehouse, "sale_date": order.ordered_at.date(),
             "description": f"Shop order {order.shop_reference}", "comment": order.comment,
-            "lines": [["create", lines]]}])[0]
-        self._advance({"id": sale_id, "state": "draft"})
+            "lines": [["create", lines]]}], retry=False)[0]
+        self._advance({"id": sale_id, "state": "draft"}, retry=False)
         return SalesOrderResult(str(sale_id), True)
 
-    def _advance(self, sale: dict) -> None:
+    def _advance(self, sale: dict, retry: bool = True) -> None:
         """Bring a sale created by us to the configured state (also after a crash between steps)."""
         if sale["state"] == "draft":
-            self.call("sale.sale", "quote", [sale["id"]])
+            self.call("sale.sale", "quote", [sale["id"]], retry=retry)
             sale = {**sale, "state": "quotation"}
         if sale["state"] == "quotation" and self.settings.sale_state == "confirmed":
-            self.call("sale.sale", "confirm", [sale["id"]])
+            self.call("sale.sale", "confirm", [sale["id"]], retry=retry)
 
     def cancel_sales_order(self, shop_reference: str) -> str:
         sale = self._sale(shop_reference)

@@ -1,7 +1,8 @@
 """What every local vendor server shares: a real HTTP server on 127.0.0.1 (free port, own thread),
 an OAuth 2.0 token endpoint that rejects wrong credentials, bearer checks on every API call, a call
-log, and switches that make the next N API calls fail (429 + Retry-After, 503, a timeout, a
-validation error, an unknown product) the way the vendor documents those failures.
+log (with the replies), and switches that make the next N API calls fail (429 + Retry-After, 503
+with an optional Retry-After, a timeout, a validation error, an unknown product) the way the
+vendor documents those failures.
 
 These servers are test doubles written from the vendors' published documentation; they are not
 the real products."""
@@ -36,6 +37,8 @@ class Fault:
     retry_after: str = "1"
     path_contains: str | None = None      # only calls whose path contains this
     method: str | None = None             # only calls with this method
+    taken: int = 0                        # how many calls this fault has answered
+    retry_after_given: bool = False       # a 503 carries Retry-After only when it was asked for
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class VendorServer:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.calls: list[Call] = []
+        self.served: list[tuple[Call, Reply]] = []   # what the API answered (faults excluded)
         self.token_requests = 0
         self.tokens: set[str] = set()
         self.faults: list[Fault] = []
@@ -67,8 +71,9 @@ class VendorServer:
         handler = type("Handler", (_Handler,), {"vendor": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
-                                        name=type(self).__name__)
+        # a short poll interval: stop() returns at once instead of after up to half a second
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,),
+                                        daemon=True, name=type(self).__name__)
         self._thread.start()
         return self
 
@@ -89,10 +94,15 @@ class VendorServer:
         return self.url + self.token_path
 
     # -- switches and counters --------------------------------------------------------------
-    def fail_next(self, n: int, kind: FaultKind, *, retry_after: str = "1",
-                  path_contains: str | None = None, method: str | None = None) -> None:
+    def fail_next(self, n: int, kind: FaultKind, *, retry_after: str | None = None,
+                  path_contains: str | None = None, method: str | None = None) -> Fault:
+        """The next ``n`` matching API calls fail with ``kind``; the returned fault counts how
+        many it answered (``taken``)."""
+        fault = Fault(kind, n, "1" if retry_after is None else retry_after, path_contains, method,
+                      retry_after_given=retry_after is not None)
         with self.lock:
-            self.faults.append(Fault(kind, n, retry_after, path_contains, method))
+            self.faults.append(fault)
+        return fault
 
     def revoke_tokens(self) -> None:
         with self.lock:
@@ -106,6 +116,7 @@ class VendorServer:
     def reset_calls(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.served.clear()
             self.token_requests = 0
 
     # -- hooks --------------------------------------------------------------------------------
@@ -130,6 +141,7 @@ class VendorServer:
                                             or fault.path_contains in path) \
                         and (fault.method is None or fault.method == method):
                     fault.remaining -= 1
+                    fault.taken += 1
                     return fault
             return None
 
@@ -177,14 +189,17 @@ class VendorServer:
                 return Reply(429, {"title": "Too Many Requests", "detail": "rate limit exceeded"},
                              {"Retry-After": fault.retry_after})
             if fault.kind == "503":
-                return Reply(503, {"title": "Service Unavailable", "detail": "try again later"})
+                return Reply(503, {"title": "Service Unavailable", "detail": "try again later"},
+                             {"Retry-After": fault.retry_after} if fault.retry_after_given else {})
             if fault.kind == "lost_reply":
                 with self.lock:
                     self.route(call)
                 return Reply(504, {"title": "Gateway Timeout", "detail": "upstream timed out"})
             return self.error_reply(fault.kind, call)
         with self.lock:
-            return self.route(call)
+            reply = self.route(call)
+            self.served.append((call, reply))
+            return reply
 
 
 def _basic(header: str) -> tuple[str, str] | None:

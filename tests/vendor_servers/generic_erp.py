@@ -9,7 +9,9 @@ dotted-path mappings, body template, auth) is exercised end to end over real soc
 - ``POST /api/v1/orders/{id}/cancel``;
 - ``GET /api/v1/stock/changes?since=&after=&limit=`` keyset on (updated_at, id);
 - ``GET /api/v1/stock?cursor=&per_page=`` -> ``{"items": [...], "next_cursor": ...}``;
-- ``GET /api/v1/orders/changes?since=&after=&limit=``."""
+- ``GET /api/v1/orders/changes?since=&after=&limit=``;
+- ``GET /api/v1/items/changes?since=&after=&limit=`` (catalogue: sku, name, price, active);
+- ``GET /api/v1/shipments/changes?since=&after=&limit=`` (order id and reference, tracking)."""
 from __future__ import annotations
 
 import base64
@@ -36,7 +38,9 @@ class GenericErpServer(VendorServer):
         self.static_token, self.basic = static_token, basic
         self.skus: set[str] = set()
         self.stock: list[dict[str, Any]] = []
+        self.items: dict[str, dict[str, Any]] = {}
         self.orders: dict[int, dict[str, Any]] = {}
+        self.shipments: list[dict[str, Any]] = []
         self._id = 0
         self.clock = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -56,6 +60,47 @@ class GenericErpServer(VendorServer):
                    "qty_available": quantity, "qty_on_hand": quantity + 1,
                    "warehouse": warehouse, "updated_at": updated.isoformat().replace("+00:00", "Z")}
             self.stock.append(row)
+            return row
+
+    def set_stock(self, sku: str, quantity: int, updated: dt.datetime,
+                  warehouse: str = "MAIN") -> dict[str, Any]:
+        """The stock row of ``sku`` in ``warehouse`` now holds ``quantity`` (added if new)."""
+        with self.lock:
+            for row in self.stock:
+                if row["item"]["code"] == sku and row["warehouse"] == warehouse:
+                    row.update(qty_available=quantity, qty_on_hand=quantity + 1,
+                               updated_at=updated.isoformat().replace("+00:00", "Z"))
+                    return row
+            return self.add_stock(sku, quantity, updated, warehouse)
+
+    def add_item(self, sku: str, name: str, price: str, updated: dt.datetime,
+                 active: bool = True) -> dict[str, Any]:
+        with self.lock:
+            self.skus.add(sku)
+            row = {"id": self._next(), "sku": sku, "name": name, "price": price,
+                   "currency": "EUR", "active": active,
+                   "updated_at": updated.isoformat().replace("+00:00", "Z")}
+            self.items[sku] = row
+            return row
+
+    def update_item(self, sku: str, updated: dt.datetime, **values: Any) -> dict[str, Any]:
+        with self.lock:
+            row = self.items[sku]
+            row.update(values, updated_at=updated.isoformat().replace("+00:00", "Z"))
+            return row
+
+    def touch_order(self, order_id: int, updated: dt.datetime, **values: Any) -> None:
+        with self.lock:
+            self.orders[order_id].update(values, updated_at=updated.isoformat().replace("+00:00", "Z"))
+
+    def add_shipment(self, order_id: int, tracking: str, updated: dt.datetime,
+                     carrier: str = "DHL", status: str = "shipped") -> dict[str, Any]:
+        with self.lock:
+            order = self.orders[order_id]
+            row = {"id": self._next(), "order_id": order_id, "order_reference": order["reference"],
+                   "tracking": tracking, "carrier": carrier, "status": status,
+                   "updated_at": updated.isoformat().replace("+00:00", "Z")}
+            self.shipments.append(row)
             return row
 
     def with_reference(self, reference: str) -> list[dict[str, Any]]:
@@ -95,6 +140,10 @@ class GenericErpServer(VendorServer):
             return Reply(200, {"items": self._keyset(self.stock, q)})
         if path == f"{API}/orders/changes" and method == "GET":
             return Reply(200, {"items": self._keyset(list(self.orders.values()), q)})
+        if path == f"{API}/items/changes" and method == "GET":
+            return Reply(200, {"items": self._keyset(list(self.items.values()), q)})
+        if path == f"{API}/shipments/changes" and method == "GET":
+            return Reply(200, {"items": self._keyset(self.shipments, q)})
         if path == f"{API}/stock" and method == "GET":
             rows = sorted(self.stock, key=lambda r: r["id"])
             start = int(q.get("cursor") or 0)

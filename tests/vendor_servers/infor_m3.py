@@ -103,6 +103,30 @@ class InforM3Server(VendorServer):
             self.deliveries.append(row)
             return row
 
+    def set_balance(self, itno: str, on_hand: str, updated: dt.datetime, location: str = "A-01",
+                    warehouse: str = "100") -> dict[str, Any]:
+        """The balance identity (warehouse, item, location) now holds ``on_hand`` (added if new)."""
+        with self.lock:
+            for row in self.balances:
+                if (row["WHLO"], row["ITNO"], row["WHSL"]) == (warehouse, itno, location):
+                    row.update(STQT=on_hand, **stamp(updated))
+                    return row
+            return self.add_balance(itno, on_hand, updated, location, warehouse=warehouse)
+
+    def set_price(self, itno: str, price: str, updated: dt.datetime, price_list: str = "WEB",
+                  currency: str = "EUR") -> None:
+        """The base price of the item on that price list is now ``price`` (added if new)."""
+        with self.lock:
+            for row in self.prices:
+                if (row["PRRF"], row["CUCD"], row["ITNO"]) == (price_list, currency, itno):
+                    row.update(SAPR=price, **stamp(updated))
+                    return
+            self.add_price(itno, price, updated, price_list, currency)
+
+    def touch_order(self, orno: str, updated: dt.datetime, **values: Any) -> None:
+        with self.lock:
+            self.orders[orno].update(values, **stamp(updated))
+
     def orders_with_reference(self, cuor: str) -> list[dict[str, Any]]:
         with self.lock:
             return [o for o in self.orders.values() if o["CUOR"] == cuor]

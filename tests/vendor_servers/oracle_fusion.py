@@ -147,6 +147,29 @@ class OracleFusionServer(VendorServer):
             self.balances.append(row)
             return row
 
+    def update_item(self, number: str, updated: dt.datetime, **values: Any) -> dict[str, Any]:
+        """An item edited in Product Management (e.g. ``ListPrice``, ``ItemStatusValue``)."""
+        with self.lock:
+            item = self.items[number]
+            item.update(values, LastUpdateDate=iso(updated))
+            return item
+
+    def set_balance(self, item_number: str, quantity: str, updated: dt.datetime,
+                    org: str = "M1", subinventory: str = "Stores") -> dict[str, Any]:
+        """The on-hand balance of the item in that subinventory is now ``quantity`` (a row is
+        added if there was none)."""
+        with self.lock:
+            for row in self.balances:
+                if (row["ItemNumber"], row["OrganizationCode"], row["SubinventoryCode"]) == (
+                        item_number, org, subinventory):
+                    row.update(PrimaryQuantity=float(quantity), LastUpdateDate=iso(updated))
+                    return row
+            return self.add_balance(item_number, quantity, updated, org, subinventory)
+
+    def touch_order(self, header_id: int, updated: dt.datetime, **values: Any) -> None:
+        with self.lock:
+            self.orders[header_id].update(values, LastUpdateDate=iso(updated))
+
     def add_shipment(self, order: dict[str, Any], tracking: str, updated: dt.datetime,
                      status: str = "SHIPPED", carrier: str = "DHL") -> dict[str, Any]:
         with self.lock:
