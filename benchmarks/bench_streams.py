@@ -56,7 +56,7 @@ from confluent_kafka.admin import AdminClient  # noqa: E402
 from pssync import devstack  # noqa: E402
 from pssync.cdc.capture import Capture  # noqa: E402
 from pssync.devstack.shop import Line, place_order  # noqa: E402
-from pssync.erp.mapping import Mapping, set_mapping  # noqa: E402
+from pssync.prestashop.product_map import Mapping, set_mapping  # noqa: E402
 from pssync.schemas.codec import Codec  # noqa: E402
 from pssync.settings import Settings  # noqa: E402
 from pssync.streams.routes import app_id, hub_topic_name  # noqa: E402

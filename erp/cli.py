@@ -105,7 +105,7 @@ def tail(kind: Optional[list[str]] = typer.Option(None, "--kind", "-k",
 def mapping_load(config: Optional[Path] = ConfigOpt) -> None:
     """Map every ERP SKU that names exactly one shop product or combination; report the rest."""
     from pssync.prestashop.database import connect
-    from pssync.erp.mapping import ErpItem, load_from_catalogue
+    from pssync.prestashop.product_map import ErpItem, load_from_catalogue
 
     settings = settings_or_exit(config)
     try:
@@ -138,7 +138,7 @@ def mapping_set(id_product: int = typer.Option(...), id_product_attribute: int =
                 config: Optional[Path] = ConfigOpt) -> None:
     """Map one shop product/combination to an ERP SKU by hand (kept across catalogue loads)."""
     from pssync.prestashop.database import connect
-    from pssync.erp.mapping import Mapping, set_mapping
+    from pssync.prestashop.product_map import Mapping, set_mapping
 
     settings = settings_or_exit(config)
     conn = connect(settings.mysql)
@@ -154,7 +154,7 @@ def mapping_show(config: Optional[Path] = ConfigOpt,
     from dataclasses import asdict
 
     from pssync.prestashop.database import connect
-    from pssync.erp.mapping import all_mappings
+    from pssync.prestashop.product_map import all_mappings
 
     settings = settings_or_exit(config)
     conn = connect(settings.mysql)

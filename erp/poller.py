@@ -32,6 +32,7 @@ from pssync.bus.registry import Registry
 from pssync.erp.base import CHANGE_KINDS, Change, ChangeKind, Cursor, ErpAdapter
 from pssync.erp.errors import TransientErpError
 from pssync.erp.topics import TOPICS, ErpEncoders, SnapshotPart, content_digest, topic_name
+from pssync.retry import RetryPolicy
 from pssync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ class ErpPoller:
         self.emitted: dict[ChangeKind, dict[str, Emitted]] = {k: {} for k in CHANGE_KINDS}
         self._pruned_at: dict[ChangeKind, dt.datetime] = {}
         self.on_commit = on_commit
+        # pauses while the ERP is down: the one retry policy, polling goes on until stopped
+        self._backoff = RetryPolicy(base_delay=self.cfg.poll_interval_s, max_delay=60.0)
         self._producer: Producer | None = None
         self._encoders: ErpEncoders | None = None
 
@@ -260,7 +263,7 @@ class ErpPoller:
                 # the ERP is down or busy beyond the adapter's own retries: nothing was committed
                 # for the failed page (the cursor moves with the events), so keep polling later
                 failures += 1
-                pause = max(exc.retry_after or 0, min(60.0, self.cfg.poll_interval_s * 2 ** min(failures, 6)))
+                pause = self._backoff.delay(failures, exc)
                 log.warning("ERP poll failed (%s); polling again in %.0fs", exc, pause)
                 stop.wait(pause)
                 continue

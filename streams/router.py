@@ -17,6 +17,7 @@ from typing import Any, Callable
 from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
+from pssync.retry import RetryPolicy
 from pssync.schemas.dead_letters import error_headers
 from pssync.bus.kafka import idempotent_producer, read_committed_consumer
 from pssync.schemas.headers import ORIGIN_HEADER
@@ -132,18 +133,19 @@ class Router:
 
     def run(self) -> None:
         """Until ``stop`` is set; on any failure the batch is repeated from the committed offsets."""
-        backoff = 0.5
+        policy, failures = RetryPolicy(base_delay=0.5, max_delay=30), 0
         while not self.stop.is_set():
             consumer = producer = None
             try:
                 consumer, producer = self._consumer(), self._producer()
                 while not self.stop.is_set():
                     self.run_once(consumer, producer)
-                    backoff = 0.5
-            except Exception:
-                log.exception("router failed; starting again from the committed offsets in %.1fs", backoff)
-                self.stop.wait(backoff)
-                backoff = min(backoff * 2, 30)
+                    failures = 0
+            except Exception as exc:
+                pause = policy.delay(failures, exc)
+                failures += 1
+                log.exception("router failed; starting again from the committed offsets in %.1fs", pause)
+                self.stop.wait(pause)
             finally:
                 if consumer is not None:
                     try:

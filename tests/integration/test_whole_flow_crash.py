@@ -22,7 +22,7 @@ import yaml
 
 from pssync.devstack.pipeline import SERVICES   # the same commands `pssync services up` runs
 from pssync.devstack.shop import Line, place_order
-from pssync.erp.mapping import Mapping, set_mapping
+from pssync.prestashop.product_map import Mapping, set_mapping
 from pssync.sinks import synclog
 from tests.integration.erp.tryton_support import adapter as tryton_adapter
 from tests.integration.erp.tryton_support import new_product, product_ids, quantity, receive_stock

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.integration.support import CaptureProcess, read_topics, run_cli, wait_offset
+from tests.integration.support import CaptureProcess, run_cli, wait_offset
 
 pytestmark = pytest.mark.integration
 

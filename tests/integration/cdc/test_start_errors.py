@@ -8,13 +8,13 @@ import pymysql
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from pssync.bus.kafka import BrokerUnavailable, transactional_producer
+from pssync.bus.kafka import BrokerUnavailable
 from pssync.bus.registry import RegistryUnavailable
 from pssync.cdc import database
 from pssync.cdc.capture import Capture, dead_letter_topic
 from pssync.cdc.errors import MissingPrivileges, PositionPurged, SourceMisconfigured
 from pssync.cdc.events import SourceInfo
-from pssync.cdc.offsets import OffsetStore, SourceOffset
+from pssync.cdc.offsets import SourceOffset
 from tests.integration.support import CaptureProcess, CaptureThread, wait_offset
 
 pytestmark = pytest.mark.integration

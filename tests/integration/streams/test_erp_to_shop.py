@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from pssync.bus.registry import Registry
 from pssync.devstack.shop import Line, place_order
 from pssync.erp.base import Change, OrderStatus, Price, Product, Shipment, StockLevel
-from pssync.erp.mapping import Mapping, ensure_table, set_mapping
+from pssync.prestashop.product_map import Mapping, ensure_table, set_mapping
 from pssync.erp.topics import ErpEncoders, SnapshotPart
 from pssync.sinks import synclog
 from pssync.schemas.commands import OrderAck

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from pssync.devstack.shop import Line, place_order
-from pssync.erp.mapping import Mapping, set_mapping
+from pssync.prestashop.product_map import Mapping, set_mapping
 from tests.integration.support import CaptureThread, readable
 
 pytestmark = pytest.mark.integration

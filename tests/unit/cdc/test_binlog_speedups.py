@@ -1,6 +1,5 @@
 """The fast DECIMAL decoder agrees with python-mysql-replication's own, digit for digit."""
 import random
-import struct
 from decimal import Decimal, localcontext
 from types import SimpleNamespace
 
