@@ -1,5 +1,11 @@
-"""Avro schemas (.avsc) of the topics whose shape the project defines (the ERP side; change
-events of PrestaShop tables get theirs generated from the live table definitions)."""
+"""The contracts between pssync's stages, each beside its Avro schema (``.avsc`` in this folder):
+the ERP change events (``erp_*``), the sales-order command (:mod:`.sales_order`), the shop
+commands and ERP acknowledgements (:mod:`.commands`), ownership violations, drift alerts and the
+processors' dead letters; their wire format (:mod:`.codec`), the record headers with a meaning
+(:mod:`.headers`) and the dead-letter format (:mod:`.dead_letters`). Change events of PrestaShop
+tables get their schemas from the live table definitions (:mod:`pssync.cdc.avro_schema`).
+
+No stage is imported from here: every stage imports its contracts from here."""
 from __future__ import annotations
 
 import json
