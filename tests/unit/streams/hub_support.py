@@ -3,18 +3,23 @@ topics for their outputs, a fixed clock; and builders of the events they take.""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import pickle
 from pathlib import Path
 from typing import Any
 
+from pssync.streams.dispatch import ShopEvents, StockEvents
 from pssync.streams.erp_states import ErpStates
 from pssync.streams.erp_values import ErpValues
 from pssync.streams.orders import OrderMapping
 from pssync.streams.orders_hub import OrderAssembly
 from pssync.streams.product_mapping import ProductMapping
 from pssync.streams.retention import Retention
+from pssync.streams.routes import KIND_HEADER
 from pssync.streams.rules import Rules, columns_from_ddl, load_rules
-from pssync.streams.state import ShopState
+from pssync.streams.state import ShopState, StockState
 from pssync.streams.stock_facts import StockFacts
+from pssync.streams.stock_hub import StockHub
 from tests.unit.streams.recording import Recorder, run
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -46,7 +51,8 @@ def default_rules() -> Rules:
 
 
 class Shop:
-    """The shop-events handlers over in-memory tables (one partition unless told)."""
+    """The shop-events handlers over in-memory tables, as streams.worker wires them (one partition
+    unless told); ``events`` takes whole records (values are pickled events, decode = pickle)."""
 
     def __init__(self, *, partitions: int = 1, reassert: bool = True, retention_days: float = 90,
                  mapping: OrderMapping | None = None, now: dt.datetime = NOW) -> None:
@@ -64,9 +70,35 @@ class Shop:
         self.product_mapping = ProductMapping(self.state, self.orders, self.erp, self.facts)
         self.retention = Retention(self.state, self.orders, out, partitions=partitions, days=retention_days,
                                    now=self.now)
+        self.events = ShopEvents(decode=pickle.loads, outputs=out, orders=self.orders, facts=self.facts,
+                                 erp=self.erp, states=self.states, mapping=self.product_mapping,
+                                 retention=self.retention, acks_topic="acks-topic")
 
     def now(self) -> dt.datetime:
         return self.clock[0]
 
+    def record(self, kind: str, value: Any, partition: int = 0, headers: dict[str, bytes] | None = None) -> None:
+        """One record of the shop-events topic: ``value`` is pickled unless it is bytes already."""
+        raw = value if isinstance(value, bytes) else pickle.dumps(value)
+        run(self.events(partition, raw, {KIND_HEADER: kind.encode(), **(headers or {})}))
+
     def map_product(self, id_product: int, attribute: int, sku: str, partition: int = 0) -> None:
         run(self.product_mapping.on_mapping(partition, change(mapping_row(id_product, attribute, sku))))
+
+
+class Stock:
+    """The stock-events handlers over in-memory tables."""
+
+    def __init__(self, *, now: dt.datetime = NOW, drift_threshold: int = 2) -> None:
+        self.clock = [now]
+        self.ticks = [0.0]
+        self.state = StockState.in_memory()
+        self.rec = Recorder()
+        self.hub = StockHub(self.state, self.rec.outputs, id_shop=1, guard_window_s=120, reconcile_delay_s=5,
+                            drift_threshold=drift_threshold, now=lambda: self.clock[0],
+                            monotonic=lambda: self.ticks[0])
+        self.events = StockEvents(decode=pickle.loads, outputs=self.rec.outputs, stock=self.hub)
+
+    def record(self, kind: str, id_product: int, value: Any) -> None:
+        raw = pickle.dumps(value) if kind == "pssync_product_map" else json.dumps(value).encode()
+        run(self.events(f"product:{id_product}".encode(), raw, {KIND_HEADER: kind.encode()}))
