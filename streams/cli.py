@@ -1,7 +1,6 @@
 """``pssync streams``: run the Faust stream processors."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -69,19 +68,19 @@ def worker(config: Optional[Path] = ConfigOpt,
            loglevel: str = typer.Option("info", help="crit, error, warn, info or debug")) -> None:
     """Run the processors until SIGTERM/SIGINT; start several to share the work (streams.partitions)."""
     settings = settings_or_exit(config)            # validate before Faust starts
+    from pssync.streams.app import keep_log_level
+    from pssync.streams.worker import StartupError, build_app
+
+    try:
+        built = build_app(settings)                # order mapping, rules against the live schema, registry
+    except StartupError as exc:
+        fail(exc)
     check_partitions(settings)
     ensure_topics(settings)
-    if config is not None:
-        os.environ["PSSYNC_CONFIG"] = str(config)
-    from pssync.streams.app import app as faust_app
-    from pssync.streams.app import decode, keep_log_level
-    from pssync.streams.router import Router
-
-    keep_log_level(loglevel)
-    router = Router(settings, decode)
-    thread = router.start()
+    keep_log_level(built.app, loglevel)
+    thread = built.router.start()
     sys.argv = ["pssync-streams", "worker", "-l", loglevel, "--without-web"]
     try:
-        faust_app.main()
+        built.app.main()
     finally:
-        router.close(thread)
+        built.router.close(thread)

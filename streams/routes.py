@@ -15,7 +15,7 @@ copies every event to an internal topic partitioned by the key the lookup needs:
 Every table the processors keep is written while processing one of these two topics, so each key's
 state lives in the partition its events arrive on (Faust writes a table change to the partition of
 the event being processed). Pure functions here; the router is streams.router, the processors
-streams.shop_hub and streams.stock_hub.
+the handlers streams.dispatch hands each kind to (streams.worker builds them).
 """
 from __future__ import annotations
 

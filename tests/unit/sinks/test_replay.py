@@ -149,7 +149,7 @@ def test_a_record_without_its_original_topic_is_refused():
 
 
 def test_the_processors_envelopes_are_refused_even_with_a_topic_header():
-    """streams/app.py dead_letter_record names the input topic but the value is a JSON envelope."""
+    """The processors' dead letters (streams/outputs.py) name the input topic but the value is an envelope."""
     envelope = DeadLetter("pssync.streams.dead-letter", 0, 3, None, b"erp.stock", b'{"source": "erp.stock"}',
                           (("__connect.errors.exception.message", b"boom"), ("__connect.errors.topic", b"erp.stock")))
     with pytest.raises(Refused, match="not a copy of a consumed erp.stock record"):

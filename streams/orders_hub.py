@@ -1,0 +1,184 @@
+"""Shop orders -> ERP sales-order commands (on the shop-events stream, partitioned by order).
+
+An order is built once its header, its lines (adding up to the order's total) and its first
+history row have arrived and the rows it refers to are known; its command id is deterministic,
+and ``emitted`` keeps a command from being sent twice. Reference rows (customers, addresses,
+currencies, configuration) arrive on every partition and are kept once per partition
+(``References``), so every lookup is answered from the partition being processed. An order
+waits for what it lacks: reference rows (``pending``, retried on each such row of its
+partition) or the SKU of a line's product (``unmapped``, retried when the product is mapped).
+Orders that cannot be mapped go to the dead-letter topic with the reason (once).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pssync.streams.orders import (ConfigurationIncomplete, OrderMapping, OrderRows, ProductNotMapped, Unmappable,
+                                   build_command, lines_incomplete)
+from pssync.streams.outputs import Outputs
+from pssync.streams.state import ShopState, Table
+
+log = logging.getLogger(__name__)
+
+
+class OrderAssembly:
+    def __init__(self, state: ShopState, mapping: OrderMapping, outputs: Outputs) -> None:
+        self.state = state
+        self.refs = state.refs
+        self.mapping = mapping
+        self.outputs = outputs
+
+    # ---- events ----------------------------------------------------------------------------------
+    async def on_order(self, partition: int, event: dict[str, Any] | None) -> None:
+        """A ps_orders change event."""
+        row = None if event is None else event["after"]
+        if row is None:
+            return
+        orders = self.state.orders
+        known = orders.get(row["id_order"])
+        orders[row["id_order"]] = {**(known or {}), "row": row, "ts_ms": event["source"]["ts_ms"],
+                                   "gtid": (known or {}).get("gtid") or event["source"].get("gtid")}
+        await self.try_emit(row["id_order"], partition)
+
+    async def on_order_detail(self, partition: int, event: dict[str, Any] | None) -> None:
+        await self._keep_order_row(partition, event, self.state.details, "id_order_detail")
+
+    async def on_order_history(self, partition: int, event: dict[str, Any] | None) -> None:
+        await self._keep_order_row(partition, event, self.state.history, "id_order_history")
+
+    async def _keep_order_row(self, partition: int, event: dict[str, Any] | None, table: Table,
+                              id_column: str) -> None:
+        """Keep a row of one of an order's child tables (lines, history) and try the order again."""
+        row = None if event is None else event["after"]
+        if row is not None:
+            rows = table.get(row["id_order"], {})
+            rows[row[id_column]] = row
+            table[row["id_order"]] = rows
+            await self.try_emit(row["id_order"], partition)
+
+    async def on_reference(self, partition: int, event: dict[str, Any] | None, table: str, key: str) -> None:
+        """A row orders refer to one by one (customer, address), kept by its id."""
+        row = None if event is None else event["after"]
+        if row is not None:
+            self.refs.set(partition, row, table, row[key])
+            await self.retry_pending(partition)
+
+    async def on_collection(self, partition: int, event: dict[str, Any] | None, table: str, key: str) -> None:
+        """Tables read whole (currencies, configuration): one entry per partition holding every row."""
+        row = None if event is None else event["after"]
+        if row is not None:
+            rows = self.refs.get(partition, table) or {}
+            rows[row[key]] = row
+            self.refs.set(partition, rows, table)
+            await self.retry_pending(partition)
+
+    # ---- building the command ------------------------------------------------------------------------
+    async def try_emit(self, id_order: int, partition: int) -> None:
+        s, refs = self.state, self.refs
+        entry = s.orders.get(id_order)
+        lines, hist = s.details.get(id_order, {}), s.history.get(id_order, {})
+        if entry is None or not lines or not hist:
+            self.waiting(id_order, partition, None)     # its header, a line or its history is on its way
+            return
+        order = entry["row"]
+        if lines_incomplete(order, list(lines.values())):
+            self.waiting(id_order, partition, None)     # more lines of this order are on their way
+            return
+        found = [refs.get(partition, "address", order["id_address_delivery"]),
+                 refs.get(partition, "address", order["id_address_invoice"]),
+                 refs.get(partition, "customer", order["id_customer"])]
+        currencies = refs.get(partition, "currency") or {}
+        configuration = refs.get(partition, "configuration") or {}
+        if any(r is None for r in found) or order["id_currency"] not in currencies or not configuration:
+            self.waiting(id_order, partition, "references")
+            return
+        rows = OrderRows(order=order, details=list(lines.values()), history=list(hist.values()),
+                         addresses=[found[0], found[1]], customer=found[2], currencies=list(currencies.values()),
+                         configuration=list(configuration.values()))
+        try:
+            command = build_command(rows, self.mapping, lambda p, a: refs.sku(partition, p, a),
+                                    entry["gtid"] or "snapshot")
+        except ConfigurationIncomplete:
+            self.waiting(id_order, partition, "references")     # more ps_configuration rows may tell its state
+            return
+        except ProductNotMapped as exc:
+            # dead-lettered (once) with the reason, and kept waiting: the mapping row may come after the
+            # order (the router does not order topics), or be loaded later; then the command goes out
+            await self.dead_letter_order(id_order, exc.reason, exc.record)
+            self.waiting(id_order, partition, sorted({int(line["product_id"]) for line in lines.values()
+                                                      if refs.line_sku(partition, int(line["product_id"]),
+                                                                       int(line.get("product_attribute_id") or 0))
+                                                      is None}))
+            return
+        except Unmappable as exc:
+            await self.dead_letter_order(id_order, exc.reason, exc.record)
+            self.waiting(id_order, partition, None)
+            return
+        except Exception as exc:  # bad input never stops the processor: it is parked with the reason
+            log.exception("order %s could not be processed", id_order)
+            await self.dead_letter_order(id_order, f"{type(exc).__name__}: {exc}", {"id_order": id_order})
+            self.waiting(id_order, partition, None)
+            return
+        self.waiting(id_order, partition, None)
+        if command is None or s.emitted.get(str(command.command_id), False):
+            return
+        await self.outputs.sales_order(command)
+        self.mark_sent(id_order, str(command.command_id))
+        log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
+
+    async def dead_letter_order(self, id_order: int, reason: str, record: Any) -> None:
+        key = f"dead-letter:{id_order}:{reason}"
+        if self.state.emitted.get(key, False):
+            return
+        await self.outputs.dead_letter_order(id_order, reason, record)
+        self.mark_sent(id_order, key)
+
+    def mark_sent(self, id_order: int, key: str) -> None:
+        """A command or dead letter is out: never again for the same key (kept with the order, so that
+        the mark is forgotten with it)."""
+        s = self.state
+        s.emitted[key] = True
+        entry = s.orders.get(id_order)
+        if entry is not None:
+            s.orders[id_order] = {**entry, "sent": sorted({*entry.get("sent", ()), key})}
+
+    # ---- what orders wait for --------------------------------------------------------------------------
+    def waiting(self, id_order: int, partition: int, what: str | list[int] | None) -> None:
+        """Record what an order waits for: "references" (a customer, address, currency or configuration
+        row: retried on every such row of its partition), the products of its lines that have no SKU
+        (retried when one of them is mapped), or None: nothing, or only rows of its own (header, lines,
+        history), whose arrival tries it again anyway."""
+        s = self.state
+        if what == "references":
+            s.pending[id_order] = partition
+        elif id_order in s.pending:        # Faust tables' pop() raises even with a default
+            del s.pending[id_order]
+        entry = s.orders.get(id_order)
+        if entry is None:
+            return
+        awaits = entry.get("awaits")
+        awaited = {awaits} if isinstance(awaits, int) else set(awaits or ())
+        products = set(what) if isinstance(what, list) else set()
+        if awaited == products:
+            return
+        for product in awaited - products:
+            key = self.refs.key(partition, product)
+            if rest := [o for o in s.unmapped.get(key, []) if o != id_order]:
+                s.unmapped[key] = rest
+            elif key in s.unmapped:
+                del s.unmapped[key]
+        for product in products - awaited:
+            key = self.refs.key(partition, product)
+            s.unmapped[key] = sorted({*s.unmapped.get(key, []), id_order})
+        s.orders[id_order] = {**entry, "awaits": sorted(products)}
+
+    async def retry_pending(self, partition: int) -> None:
+        """Try again every order of the partition waiting for reference rows."""
+        for id_order, waiting_in in list(self.state.pending.items()):
+            if waiting_in == partition:
+                await self.try_emit(int(id_order), partition)
+
+    def awaiting_product(self, partition: int, id_product: int) -> list[int]:
+        """The orders of the partition with a line of the product that had no SKU."""
+        return list(self.state.unmapped.get(self.refs.key(partition, id_product), []))

@@ -1,0 +1,101 @@
+"""streams/stock_hub.py over plain dicts: ERP levels and order lines give stock commands for the
+SKUs whose value changed; the shop's own stock rows are compared with the computed value once due:
+small drift corrected, large drift alerted."""
+from __future__ import annotations
+
+import datetime as dt
+
+from pssync.schemas.commands import StockCommand
+from tests.unit.streams.hub_support import NOW, Stock, change, mapping_row, run
+from tests.unit.streams.recording import CODEC
+
+AS_OF = NOW - dt.timedelta(minutes=2)
+
+
+def level(sku: str, quantity: str, attribute: int = 0, mode: str = "delta", trigger: str = "erp-stock:s1") -> dict:
+    return {"sku": sku, "attribute": attribute, "quantity": quantity, "as_of": AS_OF.isoformat(), "mode": mode,
+            "snapshot_id": "snap" if mode == "snapshot" else None, "trigger": trigger}
+
+
+def commands(stock: Stock) -> list[StockCommand]:
+    return [CODEC.shop_command(s.value, "test") for s in stock.rec.on("shop_commands")]
+
+
+def test_an_erp_level_publishes_the_skus_stock_once_per_value():
+    stock = Stock()
+    run(stock.hub.on_level(8, level("MUG", "20")))
+    (sent,) = stock.rec.on("shop_commands")
+    command = CODEC.shop_command(sent.value, "test")
+    assert sent.key == b"MUG" and isinstance(command, StockCommand)
+    assert (command.id_product, command.id_product_attribute, command.quantity, command.erp_as_of) == (8, 0, 20, AS_OF)
+    assert command.source_event_id == "erp-stock:s1" and command.orders_since == NOW - dt.timedelta(seconds=120)
+    assert stock.state.published == {"MUG": 20} and stock.state.product_skus == {8: {"MUG": 0}}
+    run(stock.hub.on_level(8, level("MUG", "20", trigger="erp-stock:s2")))       # same value: nothing
+    assert len(commands(stock)) == 1
+    run(stock.hub.on_level(8, level("MUG", "20", mode="snapshot", trigger="erp-stock:s3")))   # a snapshot: always
+    assert len(commands(stock)) == 2
+
+
+def test_an_order_line_takes_its_units_and_a_cancellation_gives_them_back():
+    stock = Stock()
+    run(stock.hub.on_level(8, level("MUG", "20")))
+    placed_ms = int((NOW - dt.timedelta(minutes=1)).timestamp() * 1000)
+    run(stock.hub.on_line(8, {"id_order": 40, "sku": "MUG", "attribute": 0, "quantity": "3", "placed_ms": placed_ms,
+                              "cancelled": False, "trigger": "order-line:g:7"}))
+    assert [(c.quantity, c.known_orders) for c in commands(stock)] == [(20, ()), (17, (40,))]
+    run(stock.hub.on_cancel(8, {"id_order": 40, "trigger": "order-state:g2"}))
+    assert [c.quantity for c in commands(stock)] == [20, 17, 20]
+
+
+def test_the_stock_events_dispatch_decodes_json_facts_and_the_avro_mapping_row():
+    stock = Stock()
+    stock.record("pssync_product_map", 1, change(mapping_row(1, 2, "TS-M")))
+    stock.record("stock.level", 1, level("TS-M", "4", attribute=2))
+    assert stock.state.product_skus == {1: {"TS-M": 2}}
+    assert [(c.sku, c.id_product_attribute, c.quantity) for c in commands(stock)] == [("TS-M", 2, 4)]
+    stock.record("pssync_product_map", 1, change(None, before=mapping_row(1, 2, "TS-M")))
+    assert stock.state.product_skus == {1: {}}
+
+
+def shop_row(quantity: int, echo: bool = False, op: str = "u") -> dict:
+    return {"sku": "MUG", "attribute": 0, "quantity": quantity, "gtid": "0-1-70", "op": op, "echo": echo}
+
+
+def test_a_shop_stock_change_is_compared_once_due_and_small_drift_is_corrected():
+    stock = Stock(drift_threshold=2)
+    run(stock.hub.on_level(8, level("MUG", "20")))
+    stock.rec.clear()
+    run(stock.hub.on_shop_row(8, shop_row(19)))
+    assert stock.state.shop_stock == {"MUG": [19, "0-1-70"]} and stock.hub.due == {"MUG": (8, 5.0)}
+    run(stock.hub.schedule_due())
+    assert stock.rec.sent == []                          # not due yet
+    stock.ticks[0] = 5.0
+    run(stock.hub.schedule_due())
+    (request,) = stock.rec.on("hub:stock")
+    assert (request.key, request.kind, request.json) == (b"product:8", "stock.reconcile", {"sku": "MUG", "id_product": 8})
+    assert stock.hub.due == {}
+    run(stock.hub.on_reconcile(8, request.json))
+    (command,) = commands(stock)
+    assert command.quantity == 20 and command.source_event_id == "reconcile:MUG:0-1-70"
+
+
+def test_large_drift_alerts_a_person_instead():
+    stock = Stock(drift_threshold=2)
+    run(stock.hub.on_level(8, level("MUG", "20")))
+    stock.rec.clear()
+    run(stock.hub.on_shop_row(8, shop_row(5)))
+    run(stock.hub.on_reconcile(8, {"sku": "MUG"}))
+    assert stock.rec.on("shop_commands") == []
+    (alert,) = stock.rec.on("alerts")
+    assert alert.key == b"MUG"
+    assert alert.json | {"reason": "-"} == {
+        "kind": "stock_drift", "sku": "MUG", "id_product": 8, "id_product_attribute": 0, "shop_quantity": 5,
+        "computed": 20, "delta": 15, "reason": "-", "shop_gtid": "0-1-70", "erp_as_of": AS_OF.isoformat(),
+        "at": NOW.isoformat()}
+
+
+def test_our_own_stock_writes_are_never_compared():
+    stock = Stock()
+    run(stock.hub.on_shop_row(8, shop_row(19)))
+    run(stock.hub.on_shop_row(8, shop_row(20, echo=True)))
+    assert stock.hub.due == {} and stock.state.shop_stock == {"MUG": [20, "0-1-70"]}
