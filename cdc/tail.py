@@ -1,12 +1,10 @@
 """Print change events as people read them: one JSON line per event, decoded via the registry."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 from confluent_kafka import KafkaError
@@ -17,17 +15,8 @@ from pssync.bus.kafka import read_committed_consumer
 from pssync.bus.registry import registry_client
 from pssync.cdc import database
 from pssync.cdc.events import topic_for
+from pssync.jsontext import plain as _plain
 from pssync.settings import Settings
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
 
 
 def summarise(topic: str, key: dict | None, value: dict | None) -> dict[str, Any]:

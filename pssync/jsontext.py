@@ -1,5 +1,6 @@
 """The one JSON default of pssync, for values JSON cannot hold (``json.dumps(..., default=plain)``):
-Decimal and UUID as their text, dates and datetimes in ISO 8601, bytes as hex, anything else as str."""
+Decimal and UUID as their text, dates and datetimes in ISO 8601, bytes as hex, what JSON holds as
+it is, anything else as str. Also used on single values (``pssync cdc tail``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,4 +16,6 @@ def plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
+    if value is None or isinstance(value, (bool, int, float, str, list, dict)):
+        return value
     return str(value)
