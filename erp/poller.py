@@ -114,6 +114,7 @@ class ErpPoller:
         self.emitted: dict[ChangeKind, dict[str, Emitted]] = {k: {} for k in CHANGE_KINDS}
         self._pruned_at: dict[ChangeKind, dt.datetime] = {}
         self.on_commit = on_commit
+        self.cycles = 0        # complete passes over every feed since start (for health and tests)
         # pauses while the ERP is down: the one retry policy, polling goes on until stopped
         self._backoff = RetryPolicy(base_delay=self.cfg.poll_interval_s, max_delay=60.0)
         self._producer: Producer | None = None
@@ -259,6 +260,7 @@ class ErpPoller:
                 for kind in self.cfg.kinds:
                     busy |= self.poll_once(kind) >= self.cfg.page_size
                 failures = 0
+                self.cycles += 1
             except TransientErpError as exc:
                 # the ERP is down or busy beyond the adapter's own retries: nothing was committed
                 # for the failed page (the cursor moves with the events), so keep polling later

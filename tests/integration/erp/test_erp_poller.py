@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from decimal import Decimal
 
@@ -11,6 +10,7 @@ import pytest
 from pssync.erp.base import Cursor
 from pssync.erp.poller import ErpPoller
 from pssync.erp.topics import topic_name
+from tests.integration.support import Background
 from tests.integration.erp.tryton_support import adapter, new_product, receive_stock, set_price
 
 pytestmark = pytest.mark.integration
@@ -26,35 +26,21 @@ def poller_settings(scratch, stack):
     return settings
 
 
-class Running:
+class Running(Background):
     def __init__(self, settings, stack) -> None:
         self.poller = ErpPoller(settings, adapter(stack))
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__(self.poller.run, close=self.poller.close)
 
-    def _run(self) -> None:
-        try:
-            self.poller.run(self.stop)
-        except BaseException as exc:
-            self.error = exc
-
-    def __enter__(self) -> "Running":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(30)
-        self.poller.close()
-        if self.error:
-            raise self.error
-
-    def wait_idle(self, seconds: float = 2.0) -> None:
-        """Until a whole poll cycle has run after now."""
-        time.sleep(seconds)
-        if self.error:
-            raise self.error
+    def wait_idle(self, cycles: int = 2, timeout: float = 60) -> None:
+        """Until ``cycles`` whole poll cycles have run after now (the first may have begun before)."""
+        target = self.poller.cycles + cycles
+        deadline = time.monotonic() + timeout
+        while self.poller.cycles < target:
+            self.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the poller ran {self.poller.cycles} cycles, expected {target} in {timeout}s")
+            time.sleep(0.05)
+        self.check()
 
 
 def until(read, predicate, timeout: float = 90):
