@@ -164,7 +164,7 @@ def test_shop_stock_drift_is_corrected_when_small_and_alerted_when_large(scratch
     feed = ErpFeed(settings)
     topic = settings.streams.shop_commands_topic
     where = "WHERE id_product = 6 AND id_product_attribute = 0 AND id_shop = 1"
-    with processors_running(scratch, settings, config, tmp_path) as cap:
+    with processors_running(scratch, settings, config, tmp_path):
         feed.stock("demo_11", 100, dt.datetime.now(UTC))
         read_commands(scratch, topic, min_count=1, timeout=90)
         scratch.sql(f"UPDATE ps_stock_available SET quantity = 100 {where}")   # as the sink would

@@ -15,7 +15,7 @@ import yaml
 
 from pssync.devstack.shop import Line, place_order
 from pssync.prestashop.product_map import Mapping, set_mapping
-from tests.integration.support import CaptureThread, readable
+from tests.integration.support import CaptureThread, read_settled, readable
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).parents[3]
@@ -60,25 +60,10 @@ def stop_worker(worker: subprocess.Popen) -> None:
 
 
 def read_commands(scratch, topic: str, min_count: int, timeout: float = 60) -> list[dict]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": scratch.stack.kafka_bootstrap, "group.id": f"c-{time.time()}",
-                         "isolation.level": "read_committed", "auto.offset.reset": "earliest"})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions or {0: None}
-    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-    found, deadline, quiet = [], time.monotonic() + timeout, None
-    try:
-        while time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
-            if msg is None or msg.error():
-                if len(found) >= min_count and quiet and time.monotonic() - quiet > 3:
-                    break
-                continue
-            found.append(readable(msg.value()))
-            quiet = time.monotonic()
-    finally:
-        consumer.close()
-    return found
+    """The topic's records as the data team reads them, once at least ``min_count`` are there and
+    nothing new came for 3 s (the processors may still be repeating after a restart)."""
+    return [readable(m.value()) for m in read_settled(scratch.stack.kafka_bootstrap, [topic],
+                                                      min_count=min_count, timeout=timeout, settle=3)]
 
 
 def test_order_placed_in_the_shop_becomes_one_sales_order_command(scratch, tmp_path):
