@@ -80,6 +80,7 @@ def sink_settings(stack, tag: str, state_db: str, client_config: dict[str, Any] 
                "password": stack.mysql_password, "database": stack.database,
                "table_prefix": stack.table_prefix},
         kafka={"bootstrap_servers": stack.kafka_bootstrap, "client_config": client_config or {}},
+        registry={"url": stack.ccompat_url},
         erp={"kind": "tryton", "name": f"it-{tag}",
              "tryton": {"url": f"http://127.0.0.1:{stack.tryton_port}", "database": stack.tryton_database,
                         "user": stack.tryton_user, "password": stack.tryton_password, **tryton}},

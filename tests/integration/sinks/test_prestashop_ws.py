@@ -61,6 +61,7 @@ def ws_settings(stack, tag: str, state_db: str, server: PrestashopWebserviceServ
                "password": stack.mysql_password, "database": stack.database,
                "table_prefix": stack.table_prefix},
         kafka={"bootstrap_servers": stack.kafka_bootstrap, "client_config": CLIENT_CONFIG},
+        registry={"url": stack.ccompat_url},
         capture={"name": f"it-{tag}"},
         streams={"shop_commands_topic": f"it-{tag}.commands.shop"},
         sinks={"prestashop_mode": "webservice", "dead_letter_topic": f"it-{tag}.sinks.dead-letter",
