@@ -68,12 +68,13 @@ def worker(config: Optional[Path] = ConfigOpt,
            loglevel: str = typer.Option("info", help="crit, error, warn, info or debug")) -> None:
     """Run the processors until SIGTERM/SIGINT; start several to share the work (streams.partitions)."""
     settings = settings_or_exit(config)            # validate before Faust starts
+    from pssync.errors import PssyncError
     from pssync.streams.app import keep_log_level
-    from pssync.streams.worker import StartupError, build_app
+    from pssync.streams.worker import build_app
 
     try:
         built = build_app(settings)                # order mapping, rules against the live schema, registry
-    except StartupError as exc:
+    except PssyncError as exc:                     # StartupError, or the registry refusing/unreachable
         fail(exc)
     check_partitions(settings)
     ensure_topics(settings)
