@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from pssync.schemas.topics import change_topic
 from pssync.bus.avro import AvroEncoder
 from pssync.bus.registry import Registry
 from pssync.cdc.avro_schema import TRANSACTION_SCHEMA, avro_namespace, key_schema, value_schema
@@ -15,8 +16,7 @@ CONNECTOR = "mysql"
 VERSION = "pssync-0.1.0"
 
 
-def topic_for(prefix: str, database: str, table: str) -> str:
-    return f"{prefix}.{database}.{table}"
+topic_for = change_topic      # the capture's name for it
 
 
 @dataclass

@@ -11,15 +11,10 @@ from typing import Any
 from pssync import schemas
 from pssync.bus.avro import AvroEncoder
 from pssync.bus.registry import Registry
+from pssync.schemas.topics import ERP_TOPICS, erp_topic
 from pssync.erp.base import Change, ChangeKind, OrderStatus, Price, Product, Shipment, StockLevel
 
-TOPICS: dict[ChangeKind, str] = {
-    "stock": "erp.stock",
-    "price": "erp.prices",
-    "product": "erp.products",
-    "order_status": "erp.order_status",
-    "shipment": "erp.shipments",
-}
+TOPICS: dict[ChangeKind, str] = ERP_TOPICS   # type: ignore[assignment]
 SCHEMAS: dict[ChangeKind, str] = {
     "stock": "erp_stock", "price": "erp_price", "product": "erp_product",
     "order_status": "erp_order_status", "shipment": "erp_shipment",
@@ -28,8 +23,7 @@ QTY = Decimal("0.0001")
 MONEY = Decimal("0.000001")
 
 
-def topic_name(prefix: str, kind: ChangeKind) -> str:
-    return f"{prefix}.{TOPICS[kind]}" if prefix else TOPICS[kind]
+topic_name = erp_topic
 
 
 def _ms(value: dt.datetime) -> int:

@@ -95,4 +95,4 @@ class Outputs:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else value if isinstance(value, str) else _plain(value)
+    return None if value is None else value if isinstance(value, str) else str(_plain(value))

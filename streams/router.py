@@ -21,8 +21,7 @@ from pssync.retry import RetryPolicy
 from pssync.schemas.dead_letters import error_headers
 from pssync.bus.kafka import idempotent_producer, read_committed_consumer
 from pssync.schemas.headers import ORIGIN_HEADER
-from pssync.cdc.events import topic_for
-from pssync.erp.topics import topic_name
+from pssync.schemas.topics import change_topic, erp_topic
 from pssync.settings import Settings
 from pssync.streams.routes import (ACKS, BROADCAST_TABLES, KIND_HEADER, ORDER_TABLES, PRODUCT_TABLES,
                             Hub, Unroutable, app_id, header, hub_topic_name, routes)
@@ -34,11 +33,11 @@ _partitioner = DefaultPartitioner()   # the one Faust's producer uses: a key lan
 def source_kinds(settings: Settings) -> dict[str, str]:
     """Source topic -> the kind of its events."""
     cap, mysql = settings.capture, settings.mysql
-    kinds = {topic_for(cap.topic_prefix, mysql.database, mysql.table_prefix + t): t
+    kinds = {change_topic(cap.topic_prefix, mysql.database, mysql.table_prefix + t): t
              for t in (*ORDER_TABLES, *BROADCAST_TABLES, *PRODUCT_TABLES) if t in cap.tables}
-    kinds[topic_for(cap.topic_prefix, mysql.database, "pssync_product_map")] = "pssync_product_map"
+    kinds[change_topic(cap.topic_prefix, mysql.database, "pssync_product_map")] = "pssync_product_map"
     for kind in ("stock", "price", "product", "order_status", "shipment"):
-        kinds[topic_name(settings.erp.topic_prefix, kind)] = f"erp.{kind}"   # type: ignore[arg-type]
+        kinds[erp_topic(settings.erp.topic_prefix, kind)] = f"erp.{kind}"   # type: ignore[arg-type]
     kinds[settings.sinks.acks_topic] = ACKS
     return kinds
 
