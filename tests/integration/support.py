@@ -254,6 +254,20 @@ class CaptureProcess:
         self.proc.terminate()
         return self.proc.wait(30)
 
+    def wait_running(self, timeout: float = 60) -> None:
+        """Until the process started last says it is running (its SIGTERM handler is in place from
+        then on: a SIGTERM before that, while Python still imports, ends it like any process)."""
+        marker = f"==== start {self.starts} ===="
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log.read_text()
+            if "running; Ctrl-C to stop" in text[text.rfind(marker):]:
+                return
+            if not self.alive():
+                raise RuntimeError(f"the capture exited with {self.proc.returncode}: {text[-2000:]}")
+            time.sleep(0.1)
+        raise TimeoutError(f"the capture did not report running within {timeout}s")
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
