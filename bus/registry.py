@@ -97,5 +97,11 @@ class Registry:
                 raise RegistryError(f"{subject} has compatibility {level}, expected "
                                     f"{self.compatibility}") from exc
 
+    def schema(self, schema_id: int) -> dict[str, Any]:
+        """The schema registered under ``schema_id`` (retried while the registry is unreachable;
+        an unknown id raises the client's SchemaRegistryError with status 404)."""
+        found = self._run(f"read schema id {schema_id}", self.client.get_schema, schema_id)
+        return json.loads(found.schema_str)
+
     def check(self) -> None:
         self._run("list subjects", self.client.get_subjects)

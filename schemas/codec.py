@@ -75,7 +75,7 @@ class RegistryStore:
         return self.registry.register(subject, schema)
 
     def schema(self, schema_id: int) -> Any:
-        return json.loads(self.registry.client.get_schema(schema_id).schema_str)
+        return self.registry.schema(schema_id)
 
 
 class MemoryStore:
