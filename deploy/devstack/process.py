@@ -55,7 +55,10 @@ def is_alive(pid: int | None, marker: str | None = None) -> bool:
     state = stat.rsplit(")", 1)[-1].split()[0]
     if state in ("Z", "X"):
         return False
-    return marker is None or marker in cmdline(pid)
+    # a process caught in execve (just spawned: vfork lets the parent go on before the new image is
+    # in place) has an empty cmdline for a moment: alive, not "some other process"
+    command = cmdline(pid)
+    return marker is None or not command or marker in command
 
 
 def start_detached(
