@@ -10,17 +10,15 @@ from typing import Optional
 
 import typer
 
-from pssync.bus.kafka import BrokerUnavailable, Fenced
-from pssync.bus.registry import RegistryError
-from pssync.erp.errors import ErpError
 from pssync.console import ConfigOpt, fail, settings_or_exit
+from pssync.errors import PssyncError
 from pssync.settings import ConfigError, Settings
 
 app = typer.Typer(no_args_is_help=True)
 mapping_app = typer.Typer(no_args_is_help=True, help="The PrestaShop <-> ERP product mapping table.")
 app.add_typer(mapping_app, name="mapping")
 log = logging.getLogger("pssync.erp")
-FAILURES = (ConfigError, ErpError, BrokerUnavailable, RegistryError, Fenced)
+FAILURES = (PssyncError,)      # every error pssync raises on purpose: one line, not a traceback
 
 
 

@@ -55,6 +55,7 @@ CONTRACTS = (SHOP_COMMAND, SALES_ORDER, ORDER_ACK, VIOLATION, ALERT, PROCESSOR_D
 
 _shop_command = TypeAdapter(ShopCommand)
 _sales_order = TypeAdapter(SalesOrderCommand)
+_ack = TypeAdapter(OrderAck)
 _SHOP_TYPES = (StockCommand, PriceCommand, ProductCommand, OrderStateCommand, TrackingCommand)
 
 
@@ -161,8 +162,6 @@ class Codec:
             try:
                 writer = fastavro.parse_schema(self.store.schema(schema_id))
             except Exception as exc:
-                if isinstance(exc, BadCommand):
-                    raise
                 if getattr(exc, "http_status_code", None) == 404 or isinstance(exc, KeyError):
                     raise BadCommand(f"schema id {schema_id} is not in the registry", where) from None
                 raise
@@ -195,7 +194,7 @@ class Codec:
         return _validate(_sales_order, self.decode_record(value, where, SALES_ORDER), where)
 
     def ack(self, value: bytes | None, where: str) -> OrderAck:
-        return _validate(TypeAdapter(OrderAck), self.decode_record(value, where, ORDER_ACK), where)
+        return _validate(_ack, self.decode_record(value, where, ORDER_ACK), where)
 
 
 def _validate(adapter: TypeAdapter, record: Any, where: str) -> Any:
