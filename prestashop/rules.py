@@ -8,6 +8,15 @@ from typing import Any
 CANCELLED_STATES: tuple[str, ...] = ("PS_OS_CANCELED", "PS_OS_ERROR")
 
 
+def shop_owned_state(shop_states: Iterable[int | None], owned: Iterable[int], target: int) -> int | None:
+    """The shop-owned state that keeps an ERP state ``target`` off the order, or None when the ERP
+    may set it. ``shop_states``: the order's ``current_state`` and the state of its newest history
+    row (PrestaShop writes them as two statements: either may already tell the shop's change)."""
+    owned = set(owned)
+    return next((state for state in shop_states if state is not None and state in owned and state != target),
+                None)
+
+
 def product_level(values: Iterable[int]) -> int:
     """The id_product_attribute=0 row of a product with combinations: the sum of its combination
     rows (what StockAvailable::postSave writes)."""

@@ -224,6 +224,10 @@ class SinkSettings(Section):
     stock_guard_window_s: int = Field(
         3600, ge=60, description="Orders placed this recently that the processor had not seen are "
                                  "subtracted by the sink before it writes a stock level.")
+    shop_owned_states: list[str] = Field(
+        default_factory=lambda: ["PS_OS_CANCELED", "PS_OS_ERROR", "PS_OS_REFUND"],
+        description="PS_OS_* states the shop owns: an order in one of them is never moved by a state "
+                    "the ERP reports (a cancellation in the shop is not undone by the ERP's 'processing').")
 
     @field_validator("echo_table")
     @classmethod

@@ -8,7 +8,8 @@ Commands travel as registered Avro (``shop_command.avsc``, ``order_ack.avsc``; s
 
 Shop commands (ERP -> PrestaShop) go to ``streams.shop_commands_topic`` keyed by the row they
 change, so the commands of one row stay in order; sales-order commands (PrestaShop -> ERP,
-``pssync.schemas.sales_order.SalesOrderCommand``) go to ``streams.commands_topic`` keyed by command id.
+``pssync.schemas.sales_order.SalesOrderCommand``) go to ``streams.commands_topic`` keyed by the
+order's shop reference, so the create and the cancel of one order are applied in order.
 """
 from __future__ import annotations
 

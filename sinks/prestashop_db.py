@@ -39,7 +39,7 @@ import pymysql.cursors
 from pssync.errors import PssyncError
 from pssync.prestashop.configuration import resolve_configuration
 from pssync.prestashop.database import connect
-from pssync.prestashop.rules import CANCELLED_STATES, product_level_row
+from pssync.prestashop.rules import CANCELLED_STATES, product_level_row, shop_owned_state
 from pssync.schemas.codec import Codec
 from pssync.settings import Settings
 from pssync.sinks import runner
@@ -454,11 +454,19 @@ class PrestashopDbApplier:
         self._check_reference(c.shop_reference, c.id_order, orders[0]["reference"])
         order = orders[0]
         id_shop, id_group = int(order["id_shop"]), int(order["id_shop_group"])
-        ids = self._state_ids(conn, [c.state_key, CANCELED, ERROR], id_shop, id_group)
+        owned_keys = list(self.settings.sinks.shop_owned_states)
+        ids = self._state_ids(conn, [c.state_key, CANCELED, ERROR, *owned_keys], id_shop, id_group)
         target = ids[c.state_key]
         if target is None:
             raise PermanentFailure(f"{c.state_key} is not set to a state id in {self._prefix}configuration")
         old_id = int(order["current_state"])
+        newest = self._rows(conn, f"SELECT id_order_state FROM {self.t('order_history')} WHERE id_order=%s "
+                                  "ORDER BY id_order_history DESC LIMIT 1", (c.id_order,))
+        owned = {ids[k]: k for k in owned_keys if ids[k] is not None}
+        holding = shop_owned_state([old_id, int(newest[0]["id_order_state"]) if newest else None], owned, target)
+        if holding is not None:
+            raise Skipped(f"order is in {owned[holding]} ({holding}), which the shop owns: the ERP's "
+                          f"{c.erp_state!r} ({c.state_key}) does not take it out")
         flags = self._flags(conn, [old_id, target])
         if target not in flags:
             raise PermanentFailure(f"{c.state_key}={target} is not in {self._prefix}order_state")

@@ -55,7 +55,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pymysql
 
-from pssync.prestashop.rules import CANCELLED_STATES
+from pssync.prestashop.rules import CANCELLED_STATES, shop_owned_state
 from pssync.prestashop.webservice import PrestashopWebservice, decimal_field, int_field, one_of
 from pssync.schemas.codec import Codec
 from pssync.settings import Settings
@@ -272,7 +272,18 @@ class PrestashopWebserviceApplier:
 
     def _order_state(self, cmd: OrderStateCommand) -> str:
         order = self._order(cmd.id_order, cmd.shop_reference)
-        state = self.config_ids([cmd.state_key], int_field(order, "id_shop"))[cmd.state_key]
+        id_shop = int_field(order, "id_shop")
+        state = self.config_ids([cmd.state_key], id_shop)[cmd.state_key]
+        owned = {}
+        for key in self.settings.sinks.shop_owned_states:
+            try:
+                owned[self.config_ids([key], id_shop)[key]] = key
+            except PermanentFailure:      # a state this shop does not have cannot hold an order
+                continue
+        holding = shop_owned_state([int_field(order, "current_state")], owned, state)
+        if holding is not None:
+            raise Skipped(f"order {cmd.id_order} is in {owned[holding]} ({holding}), which the shop owns: the "
+                          f"ERP's {cmd.erp_state!r} ({cmd.state_key}) does not take it out")
         if int_field(order, "current_state") == state:
             raise Skipped(f"order {cmd.id_order} already in state {state} ({cmd.state_key})")
         created = self.ws.post("order_histories", "order_history",

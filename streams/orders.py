@@ -164,13 +164,15 @@ def command_id(shop_id: str, id_order: int, source_event_id: str) -> uuid.UUID:
 
 
 def build_command(rows: OrderRows, mapping: OrderMapping, sku_for: SkuLookup,
-                  source_event_id: str) -> SalesOrderCommand | None:
+                  source_event_id: str, order_position: Sequence[Any] | None = None) -> SalesOrderCommand | None:
     """The command for one order, or None when its state maps to no ERP action.
 
-    ``source_event_id`` is the GTID of the source transaction the command stems from: for a create,
-    the transaction that created the order, so redeliveries and re-snapshots of the same order give
-    the same command id; for a cancel, the transaction that cancelled it (a different id from the
-    create's). ``sku_for(id_product, id_product_attribute)`` is the product mapping table."""
+    ``source_event_id`` names what the command stems from (streams.orders_hub.source_event_id): for
+    an order's first command the GTID of the transaction that created the order, so redeliveries and
+    re-snapshots give the same command id; a later change of action (a cancel after the create, a
+    create again after a cancel) adds the action and its rank, so each is a command of its own.
+    ``order_position``: the binlog position of the ps_orders row's event (see effective_state).
+    ``sku_for(id_product, id_product_attribute)`` is the product mapping table."""
     if not source_event_id:
         raise ValueError("source_event_id (the MariaDB GTID) is required")
     order = rows.order
@@ -180,7 +182,7 @@ def build_command(rows: OrderRows, mapping: OrderMapping, sku_for: SkuLookup,
     _check_same_order(id_order, rows.details, "ps_order_detail")
     _check_same_order(id_order, rows.history, "ps_order_history")
 
-    state_id = effective_state(order, rows.history)
+    state_id = effective_state(order, rows.history, order_position)
     state_key, action = _action(state_id, rows.configuration, mapping, id_shop, id_shop_group, ctx)
     if action is None:
         return None
@@ -230,16 +232,45 @@ def build_command(rows: OrderRows, mapping: OrderMapping, sku_for: SkuLookup,
 # States
 # ---------------------------------------------------------------------------------------------
 
-def effective_state(order: Row, history: Iterable[Row]) -> int:
-    """``ps_orders.current_state``, unless a history row is newer than the order's ``date_upd``:
-    PrestaShop writes the history row before updating the order, so that row is a state change
-    whose ps_orders update has not been joined yet."""
+POSITION_FIELD = "_binlog"     # kept beside a history row by the processors: where its event was
+
+
+def binlog_position(source: Mapping[str, Any]) -> list[Any] | None:
+    """Where a change event was in the binlog, as [file, pos] (comparable across tables of one
+    server), or None for a snapshot read, which has no place in the binlog of its own."""
+    if source.get("snapshot") not in (None, "false", False) or not source.get("file"):
+        return None
+    return [str(source["file"]), int(source.get("pos") or 0)]
+
+
+def effective_state(order: Row, history: Iterable[Row], order_position: Sequence[Any] | None = None) -> int:
+    """The order's state as the shop last wrote it. PrestaShop writes a state change as separate
+    statements (history row, ps_orders update), each on a topic of its own, so either may be ahead:
+    when both events' binlog positions are known, the later one tells the state; otherwise the
+    history row counts when it is newer than ``ps_orders.date_upd`` (a snapshot, read at one point,
+    has both rows of a finished change; one caught between them is told again by its binlog events)."""
     latest = max(history, key=lambda h: _int(h, "id_order_history"), default=None)
+    if latest is None:
+        return _int(order, "current_state")
+    position = latest.get(POSITION_FIELD)
+    if position is not None and order_position is not None:
+        later = tuple(position) > tuple(order_position)
+        return _int(latest, "id_order_state") if later else _int(order, "current_state")
     date_upd = order.get("date_upd")
-    if latest is not None and date_upd is not None and latest.get("date_add") is not None \
-            and latest["date_add"] > date_upd:
+    if date_upd is not None and latest.get("date_add") is not None and latest["date_add"] > date_upd:
         return _int(latest, "id_order_state")
     return _int(order, "current_state")
+
+
+def order_action(rows: OrderRows, mapping: OrderMapping, order_position: Sequence[Any] | None = None
+                 ) -> ErpAction | None:
+    """What the order's current state asks of the ERP ("create", "cancel" or None), without building
+    the command: tells the processors which command id the command gets. Raises as build_command."""
+    order = rows.order
+    ctx = {"shop_id": mapping.shop_id, "id_order": order.get("id_order"), "reference": order.get("reference")}
+    state_id = effective_state(order, rows.history, order_position)
+    return _action(state_id, rows.configuration, mapping, _int(order, "id_shop"), _int(order, "id_shop_group"),
+                   ctx)[1]
 
 
 def _action(state_id: int, configuration: Sequence[Row], mapping: OrderMapping, id_shop: int,

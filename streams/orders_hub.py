@@ -1,8 +1,10 @@
 """Shop orders -> ERP sales-order commands (on the shop-events stream, partitioned by order).
 
 An order is built once its header, its lines (adding up to the order's total) and its first
-history row have arrived and the rows it refers to are known; its command id is deterministic,
-and ``emitted`` keeps a command from being sent twice. Reference rows (customers, addresses,
+history row have arrived and the rows it refers to are known. Each change of what its state asks
+of the ERP (create, cancel, create again) is one command, sent once and in order (the commands
+topic is keyed by the order's shop reference); its command id is deterministic (see
+:func:`source_event_id`), and ``emitted`` keeps a command from being sent twice. Reference rows (customers, addresses,
 currencies, configuration) arrive on every partition and are kept once per partition
 (``References``), so every lookup is answered from the partition being processed. An order
 waits for what it lacks: reference rows (``pending``, retried on each such row of its
@@ -14,12 +16,30 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pssync.streams.orders import (ConfigurationIncomplete, OrderMapping, OrderRows, ProductNotMapped, Unmappable,
-                                   build_command, lines_incomplete)
+from pssync.schemas.sales_order import ErpAction
+from pssync.streams.orders import (POSITION_FIELD, ConfigurationIncomplete, OrderMapping, OrderRows,
+                                   ProductNotMapped, Unmappable, binlog_position, build_command,
+                                   lines_incomplete, order_action)
 from pssync.streams.outputs import Outputs
 from pssync.streams.state import ShopState, Table
 
 log = logging.getLogger(__name__)
+
+
+def source_event_id(origin: str, action: ErpAction, rank: int) -> str:
+    """What an order's command stems from. ``origin``: the GTID of the transaction that created the
+    order ("snapshot" when it was first read by a snapshot); ``rank``: how many commands of the order
+    went out before. The first create keeps the bare GTID (a re-read order gives the same command id);
+    a cancel, or a create after a cancel, is the order's rank-th change of action."""
+    return origin if rank == 0 and action == "create" else f"{origin}:{action}:{rank + 1}"
+
+
+def last_action(entry: dict[str, Any]) -> tuple[ErpAction | None, int]:
+    """The action of the order's last command and how many went out."""
+    action = entry.get("action")
+    if action is None and any(not key.startswith("dead-letter:") for key in entry.get("sent", ())):
+        return "create", 1        # kept before actions were recorded: only creates were sent then
+    return action, int(entry.get("commands", 0))
 
 
 class OrderAssembly:
@@ -38,13 +58,18 @@ class OrderAssembly:
         orders = self.state.orders
         known = orders.get(row["id_order"])
         orders[row["id_order"]] = {**(known or {}), "row": row, "ts_ms": event["source"]["ts_ms"],
-                                   "gtid": (known or {}).get("gtid") or event["source"].get("gtid")}
+                                   "gtid": (known or {}).get("gtid") or event["source"].get("gtid"),
+                                   "pos": binlog_position(event["source"])}
         await self.try_emit(row["id_order"], partition)
 
     async def on_order_detail(self, partition: int, event: dict[str, Any] | None) -> None:
         await self._keep_order_row(partition, event, self.state.details, "id_order_detail")
 
     async def on_order_history(self, partition: int, event: dict[str, Any] | None) -> None:
+        """A state change: kept with where it was in the binlog, which tells it from the order's
+        ps_orders update (streams.orders.effective_state)."""
+        if event is not None and event["after"] is not None:
+            event = {**event, "after": {**event["after"], POSITION_FIELD: binlog_position(event["source"])}}
         await self._keep_order_row(partition, event, self.state.history, "id_order_history")
 
     async def _keep_order_row(self, partition: int, event: dict[str, Any] | None, table: Table,
@@ -96,9 +121,15 @@ class OrderAssembly:
         rows = OrderRows(order=order, details=list(lines.values()), history=list(hist.values()),
                          addresses=[found[0], found[1]], customer=found[2], currencies=list(currencies.values()),
                          configuration=list(configuration.values()))
+        position = entry.get("pos")
         try:
-            command = build_command(rows, self.mapping, lambda p, a: refs.sku(partition, p, a),
-                                    entry["gtid"] or "snapshot")
+            action = order_action(rows, self.mapping, position)
+            last, rank = last_action(entry)
+            if action is None or action == last:      # nothing asked, or asked and sent already
+                self.waiting(id_order, partition, None)
+                return
+            source = source_event_id(entry["gtid"] or "snapshot", action, rank)
+            command = build_command(rows, self.mapping, lambda p, a: refs.sku(partition, p, a), source, position)
         except ConfigurationIncomplete:
             self.waiting(id_order, partition, "references")     # more ps_configuration rows may tell its state
             return
@@ -121,11 +152,14 @@ class OrderAssembly:
             self.waiting(id_order, partition, None)
             return
         self.waiting(id_order, partition, None)
-        if command is None or s.emitted.get(str(command.command_id), False):
+        if command is None:
             return
-        await self.outputs.sales_order(command)
+        if not s.emitted.get(str(command.command_id), False):
+            await self.outputs.sales_order(command)
+            log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
         self.mark_sent(id_order, str(command.command_id))
-        log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
+        entry = s.orders.get(id_order)
+        s.orders[id_order] = {**entry, "action": command.erp_action, "commands": rank + 1}
 
     async def dead_letter_order(self, id_order: int, reason: str, record: Any) -> None:
         key = f"dead-letter:{id_order}:{reason}"

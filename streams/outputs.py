@@ -51,8 +51,9 @@ class Outputs:
         return self.codec.encode_record(topic.get_topic_name(), contract, record)
 
     async def sales_order(self, command: Any) -> None:
-        """A SalesOrderCommand, keyed by its command id."""
-        await self.commands.send(key=str(command.command_id).encode(), value=self._encode(self.commands, command))
+        """A SalesOrderCommand, keyed by the order's shop reference: the commands of one order (a
+        create, then a cancel) stay in one partition, in order, and the ERP sink applies them so."""
+        await self.commands.send(key=command.shop_reference.encode(), value=self._encode(self.commands, command))
 
     async def shop_command(self, command: Any) -> None:
         """A price, product, stock, order-state or tracking command, keyed by the row it changes."""

@@ -1,7 +1,8 @@
 """A stand-in for the shop's front office on the local stack: places an order the way
 PrestaShop's PaymentModule::validateOrder leaves the database (orders, order_detail with stock
 decremented on the combination and product-level rows, reserved/physical quantities, order_carrier,
-the first order_history row), so the capture has realistic changes to read."""
+the first order_history row), and moves orders from state to state as OrderHistory does, so the
+capture has realistic changes to read."""
 from __future__ import annotations
 
 import datetime as dt
@@ -96,5 +97,61 @@ def place_order(conn_params: dict[str, Any], database: str, prefix: str, lines: 
                 "VALUES (0, %s, %s, %s)", (id_order, state, now))
         conn.commit()
         return id_order
+    finally:
+        conn.close()
+
+
+def change_state(conn_params: dict[str, Any], database: str, prefix: str, id_order: int, state_key: str) -> int:
+    """Move an order to the state ``state_key`` names the way OrderHistory::changeIdOrderState and
+    addWithemail leave the database, statement by statement with no transaction (autocommit), as
+    PrestaShop does: the lines' ``quantity`` (given back when the order enters a cancelled state,
+    taken again when it leaves one for a valid state), ``ps_orders`` (current_state, valid,
+    date_upd), the history row, then reserved and physical quantities. Returns the new state id."""
+    conn = pymysql.connect(**{**conn_params, "database": database}, autocommit=True,
+                           cursorclass=pymysql.cursors.DictCursor)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET sql_mode=''")
+            new = int(configuration(cur, prefix, state_key))
+            out = {int(configuration(cur, prefix, key)) for key in ("PS_OS_CANCELED", "PS_OS_ERROR")}
+            cur.execute(f"SELECT current_state FROM {prefix}orders WHERE id_order=%s", (id_order,))
+            old = int(cur.fetchone()["current_state"])
+            cur.execute(f"SELECT id_order_state, logable, shipped FROM {prefix}order_state "
+                        "WHERE id_order_state IN (%s, %s)", (old, new))
+            flags = {int(r["id_order_state"]): (bool(r["logable"]), bool(r["shipped"])) for r in cur.fetchall()}
+            (old_logable, old_shipped), (new_logable, new_shipped) = flags.get(old, (False, False)), flags[new]
+            if not old_logable and new_logable and old in out:
+                sign = -1
+            elif new in out and old not in out and (old_logable or not new_logable):
+                sign = 1
+            else:
+                sign = 0
+
+            def reserved(state: int, logable: bool, shipped: bool) -> int:
+                return int(not shipped and (logable or state not in out))
+
+            reserve = reserved(new, new_logable, new_shipped) - reserved(old, old_logable, old_shipped)
+            cur.execute(f"SELECT product_id, IFNULL(product_attribute_id, 0) AS attr, product_quantity AS q "
+                        f"FROM {prefix}order_detail WHERE id_order=%s", (id_order,))
+            lines = [(int(r["product_id"]), int(r["q"]), sorted({0, int(r["attr"])})) for r in cur.fetchall()]
+            if sign:
+                for product, q, attrs in lines:
+                    cur.execute(f"UPDATE {prefix}stock_available SET quantity = quantity + %s WHERE id_product=%s "
+                                f"AND id_product_attribute IN ({','.join(['%s'] * len(attrs))}) AND id_shop=1",
+                                (sign * q, product, *attrs))
+            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+            cur.execute(f"UPDATE {prefix}orders SET current_state=%s, valid=%s, date_upd=%s WHERE id_order=%s",
+                        (new, int(new_logable), now, id_order))
+            cur.execute(f"INSERT INTO {prefix}order_history (id_employee, id_order, id_order_state, date_add) "
+                        "VALUES (0, %s, %s, %s)", (id_order, new, now))
+            if reserve:
+                for product, q, attrs in lines:
+                    where = (f"WHERE id_product=%s AND id_product_attribute IN ({','.join(['%s'] * len(attrs))}) "
+                             "AND id_shop=1")
+                    cur.execute(f"UPDATE {prefix}stock_available SET reserved_quantity = "
+                                f"GREATEST(0, reserved_quantity + %s) {where}", (reserve * q, product, *attrs))
+                    cur.execute(f"UPDATE {prefix}stock_available SET physical_quantity = quantity + reserved_quantity "
+                                f"{where}", (product, *attrs))
+        return new
     finally:
         conn.close()

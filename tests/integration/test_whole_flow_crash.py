@@ -1,9 +1,12 @@
 """The whole flow under crashes: the shop capture, the ERP capture, the processors and both sinks run
 as the operator runs them (`pssync ...` subprocesses, deploy/devstack/pipeline.py SERVICES), against
 a scratch PrestaShop database, the stack's Kafka/registry and the real Tryton. While shop orders are
-placed and stock is received in Tryton, the services are SIGKILLed at random moments and restarted.
-At the end every order is exactly one Tryton sale, the shop's stock equals the ERP's, and the sync
-log accounts for every effect. Nothing is mocked; every topic, group and id is private to the test."""
+placed, some cancelled in the shop once their sale is in Tryton, some moved quickly from state to
+state (statement by statement, as PrestaShop writes them), and stock is received in Tryton, the
+services are SIGKILLed at random moments and restarted. At the end every order is exactly one
+Tryton sale in its final state (cancelled for the orders cancelled in the shop), no shop order was
+moved out of its cancellation, the shop's stock equals the ERP's, and the sync log accounts for
+every effect. Nothing is mocked; every topic, group and id is private to the test."""
 from __future__ import annotations
 
 import os
@@ -21,7 +24,7 @@ import pytest
 import yaml
 
 from pssync.devstack.pipeline import SERVICES   # the same commands `pssync services up` runs
-from pssync.devstack.shop import Line, place_order
+from pssync.devstack.shop import Line, change_state, place_order
 from pssync.prestashop.product_map import Mapping, set_mapping
 from pssync.sinks import synclog
 from tests.integration.erp.tryton_support import adapter as tryton_adapter
@@ -37,6 +40,12 @@ TABLES = ["orders", "order_detail", "order_history", "order_carrier", "stock_ava
 SHOP_PRODUCTS = [6, 8]          # products without combinations in the demo data
 START_LEVEL = 100
 ORDERS = 15
+# after order n is placed: once order k's sale is in Tryton, the shop cancels it
+CANCELS = {5: 0, 9: 3, 13: 6}
+# after order n is placed: once order k's sale is in Tryton, the shop moves it through `count` quick
+# state changes ending in `last`
+QUICK = {7: (1, 25, "PS_OS_CANCELED"), 11: (4, 25, "PS_OS_PREPARATION")}
+CANCELLED_STATE = 6            # PS_OS_CANCELED in the demo data
 
 
 class Service:
@@ -209,6 +218,24 @@ def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path,
         thread = threading.Thread(target=killer, daemon=True)
         thread.start()
         receipts = {3: 7, 6: 5, 11: 9, 12: 4}   # after order n: +quantity on SKU n % 2
+        cancelled: set[int] = set()
+
+        def erp_reference(id_order: int) -> str:
+            row = scratch.sql("SELECT reference FROM ps_orders WHERE id_order=%s", args=(id_order,))[0]
+            return f"{scratch.prefix.upper()}-{row['reference']}-{id_order}"
+
+        def in_erp(id_order: int) -> None:
+            ref = erp_reference(id_order)
+            wait(f"the Tryton sale of order {id_order} ({ref})",
+                 lambda: bool(erp.search_read("sale.sale", [("reference", "=", ref)], ["id"])), 120)
+
+        def move(id_order: int, state_key: str) -> None:
+            change_state(stack.mysql_params(), scratch.database, "ps_", id_order, state_key)
+            if state_key == "PS_OS_CANCELED":
+                cancelled.add(id_order)
+            else:
+                cancelled.discard(id_order)
+
         t0 = time.monotonic()
         for n in range(ORDERS):
             lines = rng.choice([[Line(6, 0, rng.randint(1, 3))], [Line(8, 0, rng.randint(1, 3))],
@@ -217,6 +244,15 @@ def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path,
                                       state_key="PS_OS_PAYMENT"))
             if n in receipts:
                 receive_stock(erp, skus[n % 2], receipts[n])
+            if n in CANCELS:
+                in_erp(placed[CANCELS[n]])
+                move(placed[CANCELS[n]], "PS_OS_CANCELED")
+            if n in QUICK:
+                k, count, last = QUICK[n]
+                in_erp(placed[k])
+                for _ in range(count - 1):      # no pause: many changes within one second
+                    move(placed[k], rng.choice(["PS_OS_PREPARATION", "PS_OS_PAYMENT"]))
+                move(placed[k], last)
             time.sleep(max(0.0, (n + 1) * workload_s / ORDERS - (time.monotonic() - t0)))
         thread.join(60)
         assert not thread.is_alive() and not killer_error, (killer_error, logs())
@@ -239,6 +275,18 @@ def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path,
                                "WHERE resource='sales_order' AND outcome='applied'")[0]["n"]
 
         wait("the ERP sink's log of every order", lambda: applied_orders() >= ORDERS, 60)
+
+        def sale_states() -> dict[int, list[str]]:
+            return {id_order: [r["state"] for r in erp.search_read("sale.sale", [("reference", "=", ref)], ["state"])]
+                    for id_order, ref in references.items()}
+
+        def final_states() -> bool:
+            states = sale_states()
+            return all((states[o] == ["cancelled"]) == (o in cancelled) for o in placed)
+
+        assert len(cancelled) == len(CANCELS) + 1, cancelled
+        wait("every order's Tryton sale in its final state (cancelled for the shop's cancellations)",
+             final_states, 120)
         time.sleep(3)     # the acks reach the processors
         for sku in skus:  # a fresh ERP level, measured after every order was acknowledged
             receive_stock(erp, sku, 1)
@@ -255,9 +303,17 @@ def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path,
         expected = {p: int(quantity(erp, sku)) for p, sku in by_product.items()}
         actual = {p: shop_stock(p) for p in by_product}
         assert actual == expected, f"shop {actual} != ERP {expected}\n{logs()}"
+        kept = [o for o in placed if o not in cancelled]
         ordered = {p: sum(int(r["q"]) for r in scratch.sql(
             f"SELECT product_quantity AS q FROM ps_order_detail WHERE product_id={p} AND id_order IN %s",
-            args=(placed,))) for p in by_product}
+            args=(kept,))) for p in by_product}
+        states = {int(r["id_order"]): int(r["current_state"]) for r in scratch.sql(
+            "SELECT id_order, current_state FROM ps_orders WHERE id_order IN %s", args=(placed,))}
+        moved_out = {o: states[o] for o in cancelled if states[o] != CANCELLED_STATE}
+        assert not moved_out, f"cancelled in the shop, moved out of it: {moved_out}\n{logs()}"
+        not_cancelled = [o for o in kept if states[o] == CANCELLED_STATE]
+        assert not not_cancelled, f"cancelled, though the shop did not: {not_cancelled}\n{logs()}"
+        assert final_states(), sale_states()
         received = {6: START_LEVEL + 1 + sum(q for n, q in receipts.items() if n % 2 == 0),
                     8: START_LEVEL + 1 + sum(q for n, q in receipts.items() if n % 2 == 1)}
         assert expected == {p: received[p] - ordered[p] for p in by_product}, (expected, received, ordered)
@@ -281,7 +337,9 @@ def test_whole_flow_survives_sigkills_of_every_service(stack, scratch, tmp_path,
         for id_order, ref in references.items():
             rows = [r for r in log_rows if r["resource"] == "sales_order" and r["external_id"] == ref
                     and r["outcome"] == "applied"]
-            assert len(rows) == 1 and rows[0]["direction"] == "to_erp", (id_order, rows, logs())
+            expected_ops = ["cancel", "create"] if id_order in cancelled else ["create"]
+            assert sorted(r["operation"] for r in rows) == expected_ops, (id_order, rows, logs())
+            assert all(r["direction"] == "to_erp" for r in rows), (id_order, rows)
         dead = [r for r in log_rows if r["outcome"] == "dead_letter"]
         assert not dead, f"dead-lettered: {dead}\n{logs()}"
         bootstrap = data["kafka"]["bootstrap_servers"]

@@ -359,7 +359,18 @@ def test_order_state_resolves_the_shop_specific_configuration(scratch, settings,
     assert history(scratch, 4) == [1, 11]
 
 
-def test_stock_follows_the_order_through_payment_shipping_cancel_and_reinstatement(scratch, settings, applier):
+def test_stock_follows_the_order_through_payment_shipping_cancel_and_reinstatement(scratch, settings):
+    """The stock arithmetic of every transition, including those out of a cancelled state, which
+    only an installation that gives the ERP those states (sinks.shop_owned_states empty) lets through."""
+    settings = settings.model_copy(update={"sinks": settings.sinks.model_copy(update={"shop_owned_states": []})})
+    applier = PrestashopDbApplier(settings)
+    try:
+        _transitions(scratch, settings, applier)
+    finally:
+        applier.close()
+
+
+def _transitions(scratch, settings, applier) -> None:
     id_order = order(scratch, 1, 2, 3)
     assert row(scratch, 1, 2) == (297, 3, 300)
     apply(settings, applier, state(id_order, "PS_OS_PAYMENT"))
@@ -387,6 +398,25 @@ def test_stock_follows_the_order_through_payment_shipping_cancel_and_reinstateme
     assert row(scratch, 16, 28) == (299, 1, 300)
     assert_product_level_is_sum(scratch, 16)
     assert_product_level_is_sum(scratch, 1)
+
+
+def test_an_erp_state_never_takes_an_order_out_of_a_state_the_shop_owns(scratch, settings, applier):
+    """The shop cancelled the order after it went to the ERP; the ERP's 'processing' (PS_OS_PREPARATION)
+    comes back later: the order stays cancelled and its stock given back is not reserved again."""
+    id_order = order(scratch, 1, 2, 3, state_key="PS_OS_PAYMENT")
+    apply(settings, applier, state(id_order, "PS_OS_CANCELED"))     # as the shop does it, stock and all
+    assert row(scratch, 1, 2) == (300, 0, 300)
+    with pytest.raises(Skipped, match="in PS_OS_CANCELED .6., which the shop owns"):
+        apply(settings, applier, state(id_order, "PS_OS_PREPARATION"))
+    assert history(scratch, id_order) == [2, 6] and row(scratch, 1, 2) == (300, 0, 300)
+    # the cancel's history row is in, its ps_orders update not yet (two statements in PrestaShop)
+    paid = order(scratch, 1, 6, 2, state_key="PS_OS_PAYMENT")
+    scratch.sql(f"INSERT INTO ps_order_history (id_employee, id_order, id_order_state, date_add) "
+                f"VALUES (0, {paid}, 6, NOW())")
+    with pytest.raises(Skipped, match="which the shop owns"):
+        apply(settings, applier, state(paid, "PS_OS_PREPARATION"))
+    with pytest.raises(Skipped, match="already in PS_OS_CANCELED"):   # the ERP cancelled it too
+        apply(settings, applier, state(id_order, "PS_OS_CANCELED"))
 
 
 def test_a_cancel_in_the_same_transaction_is_seen_by_a_later_stock_command(scratch, settings, applier):

@@ -13,7 +13,7 @@ import pymysql
 import pytest
 import yaml
 
-from pssync.devstack.shop import Line, place_order
+from pssync.devstack.shop import Line, change_state, place_order
 from pssync.prestashop.product_map import Mapping, set_mapping
 from tests.integration.support import CaptureThread, read_settled, readable
 
@@ -197,3 +197,39 @@ def test_orders_unchanged_for_the_retention_period_are_forgotten_and_new_ones_st
             stop_worker(worker)
     assert sorted(c["id_order"] for c in found if c["id_order"] in (first, second)) == [first, second], \
         log.read_text()[-3000:]
+
+
+def test_a_cancel_in_the_shop_after_the_create_goes_out_once_in_order_after_quick_state_changes_too(scratch, tmp_path):
+    """Each change of what an order's state asks of the ERP is one command on the order's key: a
+    cancel after the create, and after 30 quick changes (two statements each, no transaction,
+    within a second or two) ending in a cancel, one create and one cancel, in that order."""
+    conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database))
+    set_mapping(conn, Mapping("tryton", 6, 0, "demo_11", "22", "manual"))
+    conn.close()
+    settings, config = streams_settings(scratch, tmp_path)
+    params = scratch.stack.mysql_params()
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        worker = start_worker(config, tmp_path)
+        try:
+            simple = place_order(params, scratch.database, "ps_", [Line(6, 0, 1)], state_key="PS_OS_PAYMENT")
+            quick = place_order(params, scratch.database, "ps_", [Line(6, 0, 2)], state_key="PS_OS_PAYMENT")
+            cap.wait_committed(scratch.gtid_seq())
+            created = read_commands(scratch, settings.streams.commands_topic, min_count=2, timeout=90)
+            change_state(params, scratch.database, "ps_", simple, "PS_OS_CANCELED")
+            for n in range(29):
+                change_state(params, scratch.database, "ps_", quick, ("PS_OS_PREPARATION", "PS_OS_PAYMENT")[n % 2])
+            change_state(params, scratch.database, "ps_", quick, "PS_OS_CANCELED")
+            cap.wait_committed(scratch.gtid_seq())
+            records = read_settled(scratch.stack.kafka_bootstrap, [settings.streams.commands_topic],
+                                   min_count=4, timeout=90, settle=3)
+        finally:
+            stop_worker(worker)
+    assert sorted(c["id_order"] for c in created) == [simple, quick]
+    log = (tmp_path / "worker.log").read_text()[-3000:]
+    for id_order in (simple, quick):
+        ours = [(m.key(), readable(m.value())) for m in records if readable(m.value())["id_order"] == id_order]
+        assert [c["erp_action"] for _, c in ours] == ["create", "cancel"], (ours, log)
+        assert len({c["command_id"] for _, c in ours}) == 2
+        assert {key for key, _ in ours} == {ours[0][1]["shop_reference"].encode()}   # one key: in order
+        assert ours[1][1]["state_key"] == "PS_OS_CANCELED"

@@ -60,7 +60,7 @@ def test_an_order_becomes_one_command_once_its_header_lines_and_history_are_in()
     run(shop.orders.on_order_detail(0, lines[1]))
     (sent,) = shop.rec.on("commands")
     command = CODEC.sales_order(sent.value, "commands")
-    assert sent.key == str(command.command_id).encode()
+    assert sent.key == command.shop_reference.encode()     # the commands of one order stay in order
     assert command.id_order == ID_ORDER and command.erp_action == "create" and command.currency == "EUR"
     assert [(l.sku, l.quantity) for l in command.lines if l.kind == "product"] == [("demo_5-18", 2),
                                                                                   ("demo_13", 1)]
@@ -145,3 +145,79 @@ def test_the_decimal_and_datetime_values_of_a_dead_letter_are_written_as_text():
     (letter,) = shop.rec.on("dead_letters")
     assert letter.json == {"source": "order 5", "reason": "why",
                            "record": {"id_order": 5, "amount": "1.50", "at": "2024-03-01T09:15:00+00:00"}}
+
+
+# ---- state changes after the create ---------------------------------------------------------------
+
+def _binlog(pos: int) -> dict:
+    return {"file": "mariadb-bin.000001", "pos": pos, "snapshot": "false"}
+
+
+def state_change(shop: Shop, state: int, history_id: int, pos: int, *, order_first: bool = False,
+                 partition: int = 0) -> None:
+    """The shop moves the order to ``state`` as PrestaShop does: the ps_orders update and the
+    history row, two statements (binlog positions ``pos`` and ``pos + 1``) on two topics, delivered
+    in either order."""
+    entry = shop.state.orders.get(ID_ORDER)
+    at = entry["row"]["date_upd"]           # the same second: only the binlog tells them apart
+    order = {**entry["row"], "current_state": state, "date_upd": at}
+    history = {"id_order_history": history_id, "id_employee": 1, "id_order": ID_ORDER, "id_order_state": state,
+               "date_add": at}
+    order_event = change(order, entry["row"], gtid=f"0-1-{pos}")
+    order_event["source"].update(_binlog(pos))
+    history_event = change(history, gtid=f"0-1-{pos + 1}")
+    history_event["source"].update(_binlog(pos + 1))
+    events = [(shop.orders.on_order, order_event), (shop.orders.on_order_history, history_event)]
+    for handler, event in (events if order_first else events[::-1]):
+        run(handler(partition, event))
+
+
+def commands(shop: Shop) -> list:
+    return [CODEC.sales_order(r.value, "commands") for r in shop.rec.on("commands")]
+
+
+def test_a_cancel_after_the_create_is_a_command_of_its_own_and_a_create_after_it_another():
+    shop = Shop()
+    references(shop)
+    map_lines(shop)
+    place(shop)
+    state_change(shop, 3, 101, 500)                    # PS_OS_PREPARATION: nothing for the ERP
+    state_change(shop, 6, 102, 510)                    # PS_OS_CANCELED
+    state_change(shop, 6, 102, 510, order_first=True)  # redelivered
+    state_change(shop, 2, 103, 520, order_first=True)  # paid again: the order is back
+    sent = commands(shop)
+    assert [(c.erp_action, c.source_event_id) for c in sent] == [
+        ("create", "0-1-7"), ("cancel", "0-1-7:cancel:2"), ("create", "0-1-7:create:3")]
+    assert len({c.command_id for c in sent}) == 3
+    assert {c.shop_reference for c in sent} == {sent[0].shop_reference}
+
+
+def test_a_state_is_told_by_the_later_of_its_two_statements_never_by_a_stale_one():
+    """Quick changes within one second: the history row of the cancel arrives, then the ps_orders
+    update of the earlier state (paid again, written before the cancel): the order is still
+    cancelled, and no create goes out again."""
+    shop = Shop()
+    references(shop)
+    map_lines(shop)
+    place(shop)
+    entry = shop.state.orders.get(ID_ORDER)
+    cancel = {"id_order_history": 102, "id_employee": 1, "id_order": ID_ORDER, "id_order_state": 6,
+              "date_add": entry["row"]["date_upd"]}
+    cancel_event = change(cancel, gtid="0-1-601")
+    cancel_event["source"].update(_binlog(601))
+    run(shop.orders.on_order_history(0, cancel_event))
+    stale = change({**entry["row"], "current_state": 2}, entry["row"], gtid="0-1-600")
+    stale["source"].update(_binlog(600))
+    run(shop.orders.on_order(0, stale))
+    assert [c.erp_action for c in commands(shop)] == ["create", "cancel"]
+
+
+def test_fifty_quick_state_changes_ending_in_a_cancel_send_one_create_and_one_cancel():
+    shop = Shop()
+    references(shop)
+    map_lines(shop)
+    place(shop)
+    for n in range(49):
+        state_change(shop, (3, 4)[n % 2], 200 + n, 1000 + 10 * n, order_first=bool(n % 3))
+    state_change(shop, 6, 300, 2000, order_first=True)
+    assert [c.erp_action for c in commands(shop)] == ["create", "cancel"]
