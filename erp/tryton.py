@@ -416,13 +416,41 @@ class TrytonAdapter:
         if state == "cancelled":
             return str(sale["id"])
         if state in ("processing", "done"):
-            raise PermanentErpError(self.name, f"sale {sale['id']} ({shop_reference}) is already {state} "
-                                               "(shipments exist): Tryton cannot cancel it; cancel its "
-                                               "shipments and handle the exception in Tryton", code="state")
+            self._withdraw(sale, shop_reference)
+            return str(sale["id"])
         if state == "confirmed":
             self.call("sale.sale", "draft", [sale["id"]])
         self.call("sale.sale", "cancel", [sale["id"]])
         return str(sale["id"])
+
+    def _withdraw(self, sale: dict, shop_reference: str) -> None:
+        """Cancel a sale Tryton has already processed, as a person would: its outgoing shipments and
+        its draft invoices cancelled, the cancelled moves and invoices ignored (the shipment and
+        invoice exception wizards' "ignore"), then processed again, which leaves it done with nothing
+        shipped or invoiced and its stock released. Refused when goods have left or an invoice is
+        posted: that needs a return or a credit note, which only a person can decide."""
+        where = f"sale {sale['id']} ({shop_reference})"
+        (full,) = self.call("sale.sale", "read", [sale["id"]], ["shipments", "invoices", "lines"])
+        shipments = self.call("stock.shipment.out", "read", full["shipments"], ["state", "number"]) \
+            if full["shipments"] else []
+        invoices = self.call("account.invoice", "read", full["invoices"], ["state", "number"]) \
+            if full["invoices"] else []
+        if shipped := [s.get("number") or s["id"] for s in shipments if s["state"] == "done"]:
+            raise PermanentErpError(self.name, f"{where}: shipment(s) {shipped} already done (the goods left): "
+                                               "cancelling needs a customer return in Tryton", code="state")
+        if posted := [i.get("number") or i["id"] for i in invoices if i["state"] in ("posted", "paid")]:
+            raise PermanentErpError(self.name, f"{where}: invoice(s) {posted} already posted: cancelling needs "
+                                               "a credit note in Tryton", code="state")
+        if open_shipments := [s["id"] for s in shipments if s["state"] != "cancelled"]:
+            self.call("stock.shipment.out", "cancel", open_shipments)
+        if open_invoices := [i["id"] for i in invoices if i["state"] != "cancelled"]:
+            self.call("account.invoice", "cancel", open_invoices)
+        for line in self.call("sale.line", "read", full["lines"], ["moves", "moves_ignored"]):
+            if todo := sorted(set(line["moves"]) - set(line["moves_ignored"])):
+                self.call("sale.line", "write", [line["id"]], {"moves_ignored": [["add", todo]]})
+        if full["invoices"]:
+            self.call("sale.sale", "write", [sale["id"]], {"invoices_ignored": [["add", full["invoices"]]]})
+        self.call("sale.sale", "process", [sale["id"]])
 
     def close(self) -> None:
         self.http.close()

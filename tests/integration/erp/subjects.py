@@ -254,7 +254,11 @@ class TrytonDriver(ErpDriver):
         return [str(r["id"]) for r in rows]
 
     def is_cancelled(self, erp_order_id: str) -> bool:
-        return self.order_state(erp_order_id) == "cancelled"
+        """Cancelled, or (a sale Tryton had processed) withdrawn: done with nothing shipped or invoiced."""
+        [sale] = self.erp.search_read("sale.sale", [("id", "=", int(erp_order_id))],
+                                      ["state", "shipment_state", "invoice_state"])
+        return sale["state"] == "cancelled" or (sale["state"], sale["shipment_state"], sale["invoice_state"]) \
+            == ("done", "none", "none")
 
     def order_state(self, erp_order_id: str) -> str:
         rows = self.erp.search_read("sale.sale", [("id", "=", int(erp_order_id))], ["state"])

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from pssync.erp.errors import PermanentErpError
-from tests.integration.erp.tryton_support import (adapter, new_products, receive_together,
-                                                  retire_products, shop_order)
+from tests.integration.erp.tryton_support import (adapter, new_products, quantity, receive_stock,
+                                                  receive_together, retire_products, ship_together, shop_order)
 
 pytestmark = pytest.mark.integration
 
@@ -62,13 +62,41 @@ def test_a_sale_left_for_review_can_be_cancelled_repeatedly(stack, products):
         review.close()
 
 
-def test_a_processing_sale_is_not_cancelled_and_its_shipment_is_reported_at_once(erp, products):
+def test_a_processing_sale_is_withdrawn_its_shipment_and_invoice_cancelled_and_its_stock_released(erp, products):
+    """Tryton processes a confirmed sale at once (shipment, draft invoice): a cancel from the shop
+    cancels those, ignores them on the sale and leaves it done with nothing shipped or invoiced;
+    the units it had promised are available again. Repeating the cancel changes nothing."""
+    (code,) = products(1)
+    receive_stock(erp, code, 10)
+    order = shop_order((code, "3", "11.90"))
+    created = erp.create_sales_order(order)
+    assert quantity(erp, code) == 7
+    [sale] = erp.search_read("sale.sale", [("id", "=", int(created.erp_order_id))], ["state", "shipments"])
+    assert sale["state"] == "processing" and sale["shipments"]
+    assert erp.cancel_sales_order(order.shop_reference) == created.erp_order_id
+    assert erp.cancel_sales_order(order.shop_reference) == created.erp_order_id
+    [sale] = erp.search_read("sale.sale", [("id", "=", int(created.erp_order_id))],
+                             ["state", "shipments", "invoices", "shipment_state", "invoice_state"])
+    assert (sale["state"], sale["shipment_state"], sale["invoice_state"]) == ("done", "none", "none"), sale
+    shipments = erp.search_read("stock.shipment.out", [("id", "in", sale["shipments"])], ["state"])
+    assert {s["state"] for s in shipments} == {"cancelled"}
+    assert quantity(erp, code) == 10
+
+
+def test_a_shipped_sale_is_not_cancelled_and_the_reason_names_the_shipment(erp, products):
+    (code,) = products(1)
+    receive_stock(erp, code, 5)
+    order = shop_order((code, "1", "11.90"))
+    erp.create_sales_order(order)
+    ship_together(erp, {order.shop_reference: "TRACK-1"})
+    with pytest.raises(PermanentErpError, match="already done .the goods left.: cancelling needs a customer return"):
+        erp.cancel_sales_order(order.shop_reference)
+
+
+def test_a_confirmed_sale_reports_its_shipment_at_once(erp, products):
     (code,) = products(1)
     order = shop_order((code, "1", "11.90"))
     created = erp.create_sales_order(order)
-    with pytest.raises(PermanentErpError, match="already processing"):
-        erp.cancel_sales_order(order.shop_reference)
-
     # confirming made the customer shipment: in the feed before anyone entered a tracking number
     [sale] = erp.search_read("sale.sale", [("id", "=", int(created.erp_order_id))],
                              ["shipments", "write_date"])

@@ -32,11 +32,6 @@ class Cannot:
 
 
 CAPABILITIES: dict[tuple[str, str], Cannot] = {
-    (TRYTON, "cancel"): Cannot(
-        "Tryton processes a confirmed sale at once (it creates the customer shipment) and a "
-        "processing sale cannot be cancelled: the adapter refuses with a PermanentErpError "
-        "naming the state. Cancelling a sale left for review (sale_state=quotation) is "
-        "tested in test_tryton_adapter.py.", raises=PermanentErpError),
     (TRYTON, "permanent_read_refusal"): Cannot(
         "Real Tryton refuses none of the adapter's reads, and the gateway in front of it only "
         "simulates transport failures, never Tryton's own answers; Tryton's permanent "
