@@ -20,7 +20,7 @@ from pssync.bus.registry import Registry
 from pssync.schemas.dead_letters import error_headers
 from pssync.schemas.headers import ORIGIN_HEADER
 from pssync.cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCHEMA
-from pssync.cdc import database
+from pssync.cdc import database, identity
 from pssync.cdc.binlog import BinlogReader, Idle, Rows, Transaction
 from pssync.cdc.columns import TableDef
 from pssync.cdc.errors import CaptureError
@@ -69,9 +69,17 @@ class Capture:
         self._txn_encoders: tuple[AvroEncoder, AvroEncoder] | None = None
         self._producer: Producer | None = None
         self.committed: SourceOffset | None = None
+        self.lock = identity.CaptureLock(settings.mysql, self.cap.name)
 
     # ---- setup -------------------------------------------------------------------------------
     def prepare(self) -> SourceOffset | None:
+        try:
+            return self._prepare()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _prepare(self) -> SourceOffset | None:
         conn = database.connect(self.settings.mysql)
         try:
             database.check_server(conn)
@@ -87,6 +95,9 @@ class Capture:
                 raise CaptureError(f"tables without a primary key cannot be keyed: {', '.join(keyless)}")
         finally:
             conn.close()
+        # before anything reaches Kafka or the binlog: a second capture must not fence or displace
+        # the one running
+        self.lock.acquire()
         self.registry.check()
         db = self.settings.mysql.database
         topics: dict[str, dict[str, str]] = {
@@ -230,7 +241,7 @@ class Capture:
         mysql = self.settings.mysql
         reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
                               mysql.database, [*self.tables, self.echo_table], start.gtid,
-                              self.cap.heartbeat_seconds)
+                              self.cap.heartbeat_seconds, report_host=identity.report_host(self.cap.name))
         signals = SignalReader(self.settings, start.signal_offset)
         log.info("streaming from GTID %r (%s:%s)", start.gtid, start.file, start.pos)
         producer = self._producer
@@ -267,6 +278,7 @@ class Capture:
                     isinstance(item, Idle) or time.monotonic() - batch_started >= max_s)
 
                 if boundary:
+                    self.lock.keepalive()
                     # on-demand snapshots: take signals, read a chunk, emit it once the stream has
                     # reached the chunk's own binlog position (so every key stays in order)
                     if state.adhoc is None and due:
@@ -399,7 +411,35 @@ class Capture:
         self.stream_resilient(self.start_position(), stop)
 
     def stream_resilient(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
-        """Stream; after an abortable Kafka error resume from the last committed offset."""
+        """Stream; after an abortable Kafka error resume from the last committed offset. How the
+        run ends (stopped on request, or failed and why) is recorded for ``pssync cdc status``."""
+        self.record_state("running")
+        try:
+            self._stream_resilient(start, stop)
+        except Fenced:
+            raise                      # the instance that fenced this one owns the state now
+        except Exception as exc:
+            self.record_state("failed", f"{type(exc).__name__}: {exc}")
+            raise
+        self.record_state("stopped")
+
+    def record_state(self, state: str, reason: str = "") -> None:
+        """Write the run state beside the offset, in a transaction of its own (best effort: a
+        producer that is fenced or cut off from Kafka cannot, and the failure is logged anyway)."""
+        if self._producer is None:
+            return
+        try:
+            self._producer.begin_transaction()
+            self._produce(*self.offsets.state_record(state, reason))
+            self._producer.commit_transaction(10)
+        except KafkaException as exc:
+            log.warning("could not record the capture state %r: %s", state, exc.args[0].str())
+            try:
+                self._producer.abort_transaction(5)
+            except KafkaException:
+                pass
+
+    def _stream_resilient(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
         while True:
             try:
                 self.stream(start, stop)
@@ -422,6 +462,7 @@ class Capture:
             except KafkaException as exc:  # a fenced producer cannot flush; nothing is owed
                 log.debug("producer flush on close: %s", exc)
             self._producer = None
+        self.lock.release()
 
 
 @dataclass
