@@ -147,14 +147,21 @@ class Capture:
             self.on_commit(offset, events)
 
     def _dead_letter(self, table: TableDef, row: dict[str, Any], reason: Exception,
-                     source: SourceInfo) -> None:
+                     source: SourceInfo, codec: TableCodec | None) -> None:
+        """Park a row that cannot be encoded, with the subject and schema id its event was to be
+        written with (those registered for the table's topic; none when it failed before)."""
         DEAD_LETTERS.labels(table.table).inc()
-        log.error("row of %s.%s sent to dead-letter topic: %s", table.database, table.table, reason)
+        subject = f"{codec.topic}-value" if codec is not None else None
+        schema_id = codec.value_encoder.schema_id if codec is not None else None
+        log.error("row of %s.%s at %s:%s (GTID %s) sent to dead-letter topic (subject %s, schema id %s): %s",
+                  table.database, table.table, source.file, source.pos, source.gtid, subject, schema_id, reason)
         payload = json.dumps({"table": f"{table.database}.{table.table}", "row": row,
-                              "source": source.as_record()}, default=repr).encode()
+                              "source": source.as_record(), "subject": subject, "schema_id": schema_id},
+                             default=repr).encode()
         self._produce(dead_letter_topic(self.settings), key=f"{table.table}".encode(), value=payload,
                       headers=error_headers(str(reason), error_class=type(reason).__name__, table=table.table,
-                                            gtid=source.gtid or "", position=f"{source.file}:{source.pos}"))
+                                            gtid=source.gtid or "", position=f"{source.file}:{source.pos}",
+                                            subject=subject, schema_id=schema_id))
 
     def _emit(self, table: TableDef, op: str, before: dict | None, after: dict | None,
               source: SourceInfo, transaction: dict | None,
@@ -163,7 +170,7 @@ class Capture:
         try:
             key, value = codec.encode(op, before, after, source, transaction)
         except (BadValue, ValueError, TypeError) as exc:
-            self._dead_letter(table, after or before or {}, exc, source)
+            self._dead_letter(table, after or before or {}, exc, source, codec)
             return 0
         self._produce(codec.topic, key, value, headers)
         if op == "d":
