@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from prometheus_client import Counter, Gauge, Histogram
 from tqdm import tqdm
 
-from pssync.bus.kafka import Fenced, ensure_topics, is_fatal_fencing, transactional_producer
+from pssync.bus.kafka import Fenced, broker_watch, ensure_topics, is_fatal_fencing, transactional_producer
 from pssync.bus.avro import AvroEncoder
 from pssync.bus.registry import Registry
 from pssync.schemas.dead_letters import error_headers
@@ -42,6 +42,8 @@ LAG = Gauge("pssync_cdc_source_lag_seconds", "Now minus commit time of the last 
 # when only tables outside the include list change, the position still advances; committing it
 # alone (no events) at most this often keeps idle Kafka transactions rare
 OFFSET_ONLY_INTERVAL_S = 1.0
+# a commit that has not gone through by then is waited for again, the wait said once per outage
+COMMIT_WAIT_S = 5.0
 
 
 def transaction_topic(settings: Settings) -> str:
@@ -70,6 +72,7 @@ class Capture:
         self._producer: Producer | None = None
         self.committed: SourceOffset | None = None
         self.lock = identity.CaptureLock(settings.mysql, self.cap.name)
+        self.kafka_watch = broker_watch(settings.kafka)
 
     # ---- setup -------------------------------------------------------------------------------
     def prepare(self) -> SourceOffset | None:
@@ -130,15 +133,25 @@ class Capture:
             try:
                 self._producer.produce(topic, value=value, key=key, headers=headers)
                 return
-            except BufferError:
+            except BufferError:        # the local queue is full: Kafka is slow or away
                 self._producer.poll(0.05)
+                self.kafka_watch.waiting(len(self._producer))
 
     def _commit(self, offset: SourceOffset, events: int) -> None:
         assert self._producer is not None
         topic, key, value = self.offsets.record(offset)
         self._produce(topic, key, value)
         started = time.monotonic()
-        self._producer.commit_transaction()
+        while True:
+            try:
+                self._producer.commit_transaction(COMMIT_WAIT_S)
+                break
+            except KafkaException as exc:      # timed out: the commit goes on in the background
+                if exc.args[0].code() != KafkaError._TIMED_OUT:
+                    raise
+                self._producer.poll(0)         # serve error_cb: is the broker away?
+                self.kafka_watch.waiting(events + len(self._producer))
+        self.kafka_watch.reachable()
         COMMITS.observe(time.monotonic() - started)
         self.committed = offset
         if offset.ts_ms:
