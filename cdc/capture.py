@@ -147,7 +147,7 @@ class Capture:
                 self._producer.commit_transaction(COMMIT_WAIT_S)
                 break
             except KafkaException as exc:      # timed out: the commit goes on in the background
-                if exc.args[0].code() != KafkaError._TIMED_OUT:
+                if exc.args[0].code() != KafkaError._TIMED_OUT or exc.args[0].txn_requires_abort():
                     raise
                 self._producer.poll(0)         # serve error_cb: is the broker away?
                 self.kafka_watch.waiting(events + len(self._producer))
