@@ -1,7 +1,10 @@
 """Kafka clients: transactional producer, read_committed consumer, topic administration."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import re
+import threading
 import time
 from typing import Any
 
@@ -22,8 +25,100 @@ class Fenced(PermanentError):
     """Another instance with the same transactional id took over."""
 
 
+# ---- client logging: librdkafka repeats a failed connection every backoff (about 8 lines a second
+# per client while a broker is away); each distinct line is logged at most once per interval ----------
+
+CLIENT_LOG_INTERVAL_S = 60.0
+client_log = logging.getLogger("pssync.bus.librdkafka")
+_VARYING = re.compile(r"\d+")
+
+
+class ThrottledClientLog:
+    """librdkafka's ``logger``: its lines into Python logging, each distinct line (numbers aside:
+    timings, client and broker ids) at most once per ``interval``, the next one saying how many
+    were left out."""
+
+    def __init__(self, interval: float = CLIENT_LOG_INTERVAL_S, target: logging.Logger = client_log) -> None:
+        self.interval = interval
+        self.target = target
+        self._lock = threading.Lock()
+        self._seen: dict[str, list[float]] = {}      # key -> [last logged, suppressed since]
+
+    def log(self, level: int, fmt: str, *args: Any) -> None:
+        text = fmt % args if args else fmt
+        key = f"{level} {_VARYING.sub('#', text)}"
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen.get(key)
+            if seen is not None and now - seen[0] < self.interval:
+                seen[1] += 1
+                return
+            suppressed = int(seen[1]) if seen else 0
+            if len(self._seen) > 1000:
+                self._seen.clear()
+            self._seen[key] = [now, 0]
+        if suppressed:
+            text += f" ({suppressed} more like it in the last {self.interval:.0f}s)"
+        self.target.log(level, "%s", text)
+
+
+_CLIENT_LOG = ThrottledClientLog()
+
+# ---- broker reachability, for the clients' owners to say once that Kafka is away and once that
+# it is back (librdkafka itself keeps retrying without a word to its caller) ----------------------
+
+_UNREACHABLE = (KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE)
+
+
+class BrokerWatch:
+    """What the clients of one bootstrap address report through ``error_cb``."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.down_since: float | None = None      # wall clock, first 'all brokers down' of an outage
+        self.reason = ""
+        self._stuck_since: float | None = None
+        self._reported = False
+
+    def on_error(self, err: KafkaError) -> None:
+        if err.code() in _UNREACHABLE:
+            if self.down_since is None:
+                self.down_since, self.reason = time.time(), err.str()
+        else:
+            log.debug("Kafka client error: %s", err.str())
+
+    def waiting(self, events: int) -> None:
+        """A writer is held up with ``events`` not yet in Kafka: said once per outage."""
+        if self._stuck_since is None:
+            self._stuck_since = time.time()
+        if self._reported or self.down_since is None:
+            return
+        self._reported = True
+        since = dt.datetime.fromtimestamp(self.down_since).astimezone().isoformat(timespec="seconds")
+        log.error("Kafka at %s unreachable since %s (%s), %d events waiting; retrying",
+                  self.bootstrap, since, self.reason, events)
+
+    def reachable(self) -> None:
+        """A write went through: the outage (if one was reported) is over, said once."""
+        if self._reported:
+            log.warning("Kafka at %s reachable again after %.0fs", self.bootstrap,
+                        time.time() - (self.down_since or self._stuck_since or time.time()))
+        self.down_since, self.reason, self._stuck_since, self._reported = None, "", None, False
+
+
+_WATCHES: dict[str, BrokerWatch] = {}
+_WATCHES_LOCK = threading.Lock()
+
+
+def broker_watch(settings: KafkaSettings) -> BrokerWatch:
+    """The one watch of this process for that bootstrap address, fed by all its clients."""
+    with _WATCHES_LOCK:
+        return _WATCHES.setdefault(settings.bootstrap_servers, BrokerWatch(settings.bootstrap_servers))
+
+
 def _base(settings: KafkaSettings) -> dict[str, Any]:
-    return {"bootstrap.servers": settings.bootstrap_servers, **settings.client_config}
+    return {"bootstrap.servers": settings.bootstrap_servers, "logger": _CLIENT_LOG,
+            "error_cb": broker_watch(settings).on_error, **settings.client_config}
 
 
 def transactional_producer(settings: KafkaSettings, transactional_id: str,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,11 +20,18 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 
 from pssync.cdc import binlog_speedups
 from pssync.cdc.columns import TableDef, table_from_binlog
-from pssync.cdc.errors import DisplacedByAnotherReader, MissingPrivileges, PositionPurged, SourceMisconfigured
+from pssync.cdc.errors import (ChangeNotInRows, DisplacedByAnotherReader, MissingPrivileges, PositionPurged,
+                               SourceMisconfigured)
 
 log = logging.getLogger(__name__)
 
 _IGNORED_QUERIES = ("BEGIN", "SAVEPOINT", "ROLLBACK TO", "XA ")
+# statements that change rows: in ROW format the binlog holds their rows, never the statement
+_DML = re.compile(r"(INSERT|UPDATE|DELETE|REPLACE|LOAD\s+DATA|LOAD\s+XML)\b", re.I)
+_COMMENTS_AND_LITERALS = re.compile(r"/\*.*?\*/|--[^\n]*|#[^\n]*|'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"",
+                                    re.S)
+# a table reference: `db`.`table`, db.table, `table` or table
+_TABLE_REF = re.compile(r"(?:`((?:[^`]|``)+)`|([\w$]+))(?:\s*\.\s*(?:`((?:[^`]|``)+)`|([\w$]+)))?")
 
 
 @dataclass
@@ -83,8 +91,11 @@ def format_position(position: dict[int, str]) -> str:
 
 class BinlogReader:
     def __init__(self, connection: dict[str, Any], server_id: int, database: str,
-                 tables: list[str], start_gtid: str, heartbeat: float = 0.1) -> None:
+                 tables: list[str], start_gtid: str, heartbeat: float = 0.1,
+                 report_host: str | None = None) -> None:
         self.server_id = server_id
+        self._database = database
+        self._tables = frozenset(tables)
         self._position = parse_position(start_gtid)
         self._table_defs: dict[tuple, TableDef] = {}
         self._by_table_obj: dict[int, tuple[Any, TableDef]] = {}
@@ -100,6 +111,7 @@ class BinlogReader:
             only_events=[MariadbGtidEvent, XidEvent, QueryEvent, WriteRowsEvent, UpdateRowsEvent,
                          DeleteRowsEvent, HeartbeatLogEvent, RotateEvent, binlog_speedups.install()],
             slave_heartbeat=heartbeat,
+            report_slave=report_host,      # listed in SHOW SLAVE HOSTS under that name
         )
 
     @property
@@ -164,6 +176,19 @@ class BinlogReader:
                         changes = [RowChange(table, "d", row["values"], None, self.file, pos, i)
                                    for i, row in enumerate(event.rows)]
                     yield Rows(current.gtid, current.ts, current.server_id, changes)
+                elif isinstance(event, QueryEvent) and (
+                        changed := changed_tables(event.query, _text(event.schema), self._database, self._tables)):
+                    # a session (or the server) logs in STATEMENT/MIXED format: the rows are unknown,
+                    # and going on would lose them without a word; stop before this transaction
+                    gtid = current.gtid if current is not None else "(unknown)"
+                    raise ChangeNotInRows(
+                        f"{', '.join(f'{self._database}.{t}' for t in changed)} changed by a statement the "
+                        f"binlog holds as SQL, not as rows (GTID {gtid}, binlog {self.file}:{event.packet.log_pos}: "
+                        f"{_text(event.query)[:160]!r}); the capture cannot know which rows it changed and "
+                        "stopped before it, its offset not advanced past it. Fix: SET GLOBAL "
+                        "binlog_format='ROW' (and binlog_format=ROW in the server config; a session that set "
+                        "SET SESSION binlog_format must stop doing so), then restart with "
+                        "`pssync cdc run --resnapshot` so the tables are read again")
                 elif isinstance(event, XidEvent) or (
                         isinstance(event, QueryEvent) and not _ignored(event.query)):
                     if current is None:
@@ -195,6 +220,27 @@ class BinlogReader:
             raise
 
 
+def _text(value: Any) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value or "")
+
+
 def _ignored(query: Any) -> bool:
-    text = query.decode() if isinstance(query, bytes) else str(query)
-    return text.lstrip().upper().startswith(_IGNORED_QUERIES)
+    return _text(query).lstrip().upper().startswith(_IGNORED_QUERIES)
+
+
+def changed_tables(query: Any, default_schema: str, database: str, tables: frozenset[str]) -> list[str]:
+    """The captured tables a row-changing statement (INSERT, UPDATE, DELETE, REPLACE, LOAD DATA)
+    names, found in a query event; empty for DDL and for statements on other tables. Every table
+    it mentions counts (a multi-table UPDATE, INSERT … SELECT): a false alarm stops the capture,
+    a miss would lose rows."""
+    text = _COMMENTS_AND_LITERALS.sub(" ", _text(query)).strip()
+    if not _DML.match(text):
+        return []
+    found: list[str] = []
+    for m in _TABLE_REF.finditer(text):
+        first, second = m.group(1) or m.group(2), m.group(3) or m.group(4)
+        schema, table = (first, second) if second else (default_schema, first)
+        table = table.replace("``", "`")
+        if schema == database and table in tables and table not in found:
+            found.append(table)
+    return found

@@ -10,17 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from prometheus_client import Counter, Gauge, Histogram
 from tqdm import tqdm
 
-from pssync.bus.kafka import Fenced, ensure_topics, is_fatal_fencing, transactional_producer
+from pssync.bus.kafka import Fenced, broker_watch, ensure_topics, is_fatal_fencing, transactional_producer
 from pssync.bus.avro import AvroEncoder
 from pssync.bus.registry import Registry
 from pssync.schemas.dead_letters import error_headers
 from pssync.schemas.headers import ORIGIN_HEADER
 from pssync.cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCHEMA
-from pssync.cdc import database
+from pssync.cdc import database, identity
 from pssync.cdc.binlog import BinlogReader, Idle, Rows, Transaction
 from pssync.cdc.columns import TableDef
 from pssync.cdc.errors import CaptureError
@@ -42,6 +42,8 @@ LAG = Gauge("pssync_cdc_source_lag_seconds", "Now minus commit time of the last 
 # when only tables outside the include list change, the position still advances; committing it
 # alone (no events) at most this often keeps idle Kafka transactions rare
 OFFSET_ONLY_INTERVAL_S = 1.0
+# a commit that has not gone through by then is waited for again, the wait said once per outage
+COMMIT_WAIT_S = 5.0
 
 
 def transaction_topic(settings: Settings) -> str:
@@ -69,9 +71,18 @@ class Capture:
         self._txn_encoders: tuple[AvroEncoder, AvroEncoder] | None = None
         self._producer: Producer | None = None
         self.committed: SourceOffset | None = None
+        self.lock = identity.CaptureLock(settings.mysql, self.cap.name)
+        self.kafka_watch = broker_watch(settings.kafka)
 
     # ---- setup -------------------------------------------------------------------------------
     def prepare(self) -> SourceOffset | None:
+        try:
+            return self._prepare()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _prepare(self) -> SourceOffset | None:
         conn = database.connect(self.settings.mysql)
         try:
             database.check_server(conn)
@@ -87,6 +98,9 @@ class Capture:
                 raise CaptureError(f"tables without a primary key cannot be keyed: {', '.join(keyless)}")
         finally:
             conn.close()
+        # before anything reaches Kafka or the binlog: a second capture must not fence or displace
+        # the one running
+        self.lock.acquire()
         self.registry.check()
         db = self.settings.mysql.database
         topics: dict[str, dict[str, str]] = {
@@ -119,15 +133,25 @@ class Capture:
             try:
                 self._producer.produce(topic, value=value, key=key, headers=headers)
                 return
-            except BufferError:
+            except BufferError:        # the local queue is full: Kafka is slow or away
                 self._producer.poll(0.05)
+                self.kafka_watch.waiting(len(self._producer))
 
     def _commit(self, offset: SourceOffset, events: int) -> None:
         assert self._producer is not None
         topic, key, value = self.offsets.record(offset)
         self._produce(topic, key, value)
         started = time.monotonic()
-        self._producer.commit_transaction()
+        while True:
+            try:
+                self._producer.commit_transaction(COMMIT_WAIT_S)
+                break
+            except KafkaException as exc:      # timed out: the commit goes on in the background
+                if exc.args[0].code() != KafkaError._TIMED_OUT or exc.args[0].txn_requires_abort():
+                    raise
+                self._producer.poll(0)         # serve error_cb: is the broker away?
+                self.kafka_watch.waiting(events + len(self._producer))
+        self.kafka_watch.reachable()
         COMMITS.observe(time.monotonic() - started)
         self.committed = offset
         if offset.ts_ms:
@@ -136,14 +160,21 @@ class Capture:
             self.on_commit(offset, events)
 
     def _dead_letter(self, table: TableDef, row: dict[str, Any], reason: Exception,
-                     source: SourceInfo) -> None:
+                     source: SourceInfo, codec: TableCodec | None) -> None:
+        """Park a row that cannot be encoded, with the subject and schema id its event was to be
+        written with (those registered for the table's topic; none when it failed before)."""
         DEAD_LETTERS.labels(table.table).inc()
-        log.error("row of %s.%s sent to dead-letter topic: %s", table.database, table.table, reason)
+        subject = f"{codec.topic}-value" if codec is not None else None
+        schema_id = codec.value_encoder.schema_id if codec is not None else None
+        log.error("row of %s.%s at %s:%s (GTID %s) sent to dead-letter topic (subject %s, schema id %s): %s",
+                  table.database, table.table, source.file, source.pos, source.gtid, subject, schema_id, reason)
         payload = json.dumps({"table": f"{table.database}.{table.table}", "row": row,
-                              "source": source.as_record()}, default=repr).encode()
+                              "source": source.as_record(), "subject": subject, "schema_id": schema_id},
+                             default=repr).encode()
         self._produce(dead_letter_topic(self.settings), key=f"{table.table}".encode(), value=payload,
                       headers=error_headers(str(reason), error_class=type(reason).__name__, table=table.table,
-                                            gtid=source.gtid or "", position=f"{source.file}:{source.pos}"))
+                                            gtid=source.gtid or "", position=f"{source.file}:{source.pos}",
+                                            subject=subject, schema_id=schema_id))
 
     def _emit(self, table: TableDef, op: str, before: dict | None, after: dict | None,
               source: SourceInfo, transaction: dict | None,
@@ -152,7 +183,7 @@ class Capture:
         try:
             key, value = codec.encode(op, before, after, source, transaction)
         except (BadValue, ValueError, TypeError) as exc:
-            self._dead_letter(table, after or before or {}, exc, source)
+            self._dead_letter(table, after or before or {}, exc, source, codec)
             return 0
         self._produce(codec.topic, key, value, headers)
         if op == "d":
@@ -230,7 +261,7 @@ class Capture:
         mysql = self.settings.mysql
         reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
                               mysql.database, [*self.tables, self.echo_table], start.gtid,
-                              self.cap.heartbeat_seconds)
+                              self.cap.heartbeat_seconds, report_host=identity.report_host(self.cap.name))
         signals = SignalReader(self.settings, start.signal_offset)
         log.info("streaming from GTID %r (%s:%s)", start.gtid, start.file, start.pos)
         producer = self._producer
@@ -267,6 +298,7 @@ class Capture:
                     isinstance(item, Idle) or time.monotonic() - batch_started >= max_s)
 
                 if boundary:
+                    self.lock.keepalive()
                     # on-demand snapshots: take signals, read a chunk, emit it once the stream has
                     # reached the chunk's own binlog position (so every key stays in order)
                     if state.adhoc is None and due:
@@ -399,7 +431,35 @@ class Capture:
         self.stream_resilient(self.start_position(), stop)
 
     def stream_resilient(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
-        """Stream; after an abortable Kafka error resume from the last committed offset."""
+        """Stream; after an abortable Kafka error resume from the last committed offset. How the
+        run ends (stopped on request, or failed and why) is recorded for ``pssync cdc status``."""
+        self.record_state("running")
+        try:
+            self._stream_resilient(start, stop)
+        except Fenced:
+            raise                      # the instance that fenced this one owns the state now
+        except Exception as exc:
+            self.record_state("failed", f"{type(exc).__name__}: {exc}")
+            raise
+        self.record_state("stopped")
+
+    def record_state(self, state: str, reason: str = "") -> None:
+        """Write the run state beside the offset, in a transaction of its own (best effort: a
+        producer that is fenced or cut off from Kafka cannot, and the failure is logged anyway)."""
+        if self._producer is None:
+            return
+        try:
+            self._producer.begin_transaction()
+            self._produce(*self.offsets.state_record(state, reason))
+            self._producer.commit_transaction(10)
+        except KafkaException as exc:
+            log.warning("could not record the capture state %r: %s", state, exc.args[0].str())
+            try:
+                self._producer.abort_transaction(5)
+            except KafkaException:
+                pass
+
+    def _stream_resilient(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
         while True:
             try:
                 self.stream(start, stop)
@@ -422,6 +482,7 @@ class Capture:
             except KafkaException as exc:  # a fenced producer cannot flush; nothing is owed
                 log.debug("producer flush on close: %s", exc)
             self._producer = None
+        self.lock.release()
 
 
 @dataclass

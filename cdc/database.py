@@ -37,11 +37,13 @@ def binlog_connection_settings(settings: MySQLSettings) -> dict[str, Any]:
 
 def server_settings(conn: pymysql.connections.Connection) -> dict[str, str]:
     with conn.cursor() as cur:
-        cur.execute("SELECT @@log_bin AS log_bin, @@binlog_format AS binlog_format, "
-                    "@@binlog_row_image AS binlog_row_image, @@version AS version")
+        # the global values: what new sessions write (one may still set its own, which the binlog
+        # reader catches: cdc.binlog.changed_tables)
+        cur.execute("SELECT @@log_bin AS log_bin, @@GLOBAL.binlog_format AS binlog_format, "
+                    "@@GLOBAL.binlog_row_image AS binlog_row_image, @@version AS version")
         row = dict(cur.fetchone())
         try:
-            cur.execute("SELECT @@binlog_row_metadata AS m")
+            cur.execute("SELECT @@GLOBAL.binlog_row_metadata AS m")
             row["binlog_row_metadata"] = cur.fetchone()["m"]
         except pymysql.err.OperationalError:
             row["binlog_row_metadata"] = "(not supported by this server)"

@@ -19,3 +19,12 @@ class PositionPurged(CaptureError):
 
 class DisplacedByAnotherReader(CaptureError):
     """Another binlog reader connected with the same server_id (MariaDB error 4052)."""
+
+
+class ChangeNotInRows(CaptureError):
+    """A captured table was changed by a statement the binlog holds as SQL, not as rows (a session
+    or the server in STATEMENT/MIXED format): the changed rows cannot be known."""
+
+
+class AnotherCaptureRunning(CaptureError):
+    """A live capture (or another binlog reader) already uses this capture name or server_id."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import asdict, dataclass, replace
 
 from pssync.bus.kafka import read_compacted
@@ -56,16 +57,42 @@ class SourceOffset:
         return replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class RunState:
+    """How the capture's last run went, for ``pssync cdc status``: ``running``, ``stopped`` (on
+    request) or ``failed`` with the reason. Kept beside the offset, under its own key."""
+    state: str
+    reason: str = ""
+    ts_ms: int = 0
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> "RunState":
+        data = json.loads(raw)
+        return cls(str(data.get("state", "")), str(data.get("reason", "")), int(data.get("ts_ms", 0)))
+
+
 class OffsetStore:
     def __init__(self, kafka: KafkaSettings, topic: str, name: str) -> None:
         self.kafka = kafka
         self.topic = topic
         self.key = name.encode()
+        self.state_key = f"{name}#state".encode()
 
     def load(self, timeout: float = 30.0) -> SourceOffset | None:
         """Last committed offset for this connector (read_committed, whole topic)."""
-        raw = read_compacted(self.kafka, self.topic, timeout).get(self.key)
-        return SourceOffset.from_bytes(raw) if raw else None
+        return self.load_with_state(timeout)[0]
+
+    def load_with_state(self, timeout: float = 30.0) -> tuple[SourceOffset | None, RunState | None]:
+        records = read_compacted(self.kafka, self.topic, timeout)
+        raw, state = records.get(self.key), records.get(self.state_key)
+        return (SourceOffset.from_bytes(raw) if raw else None,
+                RunState.from_bytes(state) if state else None)
 
     def record(self, offset: SourceOffset) -> tuple[str, bytes, bytes]:
         return self.topic, self.key, offset.to_bytes()
+
+    def state_record(self, state: str, reason: str = "") -> tuple[str, bytes, bytes]:
+        return self.topic, self.state_key, RunState(state, reason, int(time.time() * 1000)).to_bytes()

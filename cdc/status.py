@@ -5,9 +5,9 @@ import time
 from typing import Any
 
 from pssync.bus.kafka import ensure_topics
-from pssync.cdc import database
+from pssync.cdc import database, identity
 from pssync.cdc.binlog import parse_position
-from pssync.cdc.offsets import OffsetStore
+from pssync.cdc.offsets import OffsetStore, RunState
 from pssync.settings import Settings
 
 
@@ -32,13 +32,25 @@ def bytes_behind(files: list[tuple[str, int]], file: str, pos: int, head_file: s
     return (sizes[file] - pos) + sum(sizes[f] for f in after if f != head_file) + head_pos
 
 
+def run_report(alive: bool, snapshot_completed: bool, run: RunState | None) -> dict[str, Any]:
+    """The capture's state: streaming only while it runs (it holds its lock on the server); else
+    how its last run ended, with the reason when it failed."""
+    if alive:
+        return {"state": "streaming" if snapshot_completed else "snapshot in progress"}
+    if run is not None and run.state == "failed":
+        return {"state": "failed", "reason": run.reason,
+                "failed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.ts_ms / 1000))}
+    return {"state": "stopped" if snapshot_completed else "stopped (snapshot incomplete)"}
+
+
 def capture_status(settings: Settings, store: OffsetStore) -> dict[str, Any]:
     ensure_topics(settings.kafka, {settings.capture.offsets_topic: {"cleanup.policy": "compact"}})
-    offset = store.load()
+    offset, run = store.load_with_state()
     conn = database.connect(settings.mysql)
     try:
         head = database.binlog_head(conn)
         files = database.binlog_files(conn)
+        alive = identity.running(conn, settings.capture.name)
     finally:
         conn.close()
     report: dict[str, Any] = {
@@ -49,8 +61,8 @@ def capture_status(settings: Settings, store: OffsetStore) -> dict[str, Any]:
     if offset is None:
         report["state"] = "never run (no committed offset)"
         return report
+    report.update(run_report(alive, offset.snapshot_completed, run))
     report.update({
-        "state": "streaming" if offset.snapshot_completed else "snapshot incomplete",
         "committed_gtid": offset.gtid,
         "committed_position": f"{offset.file}:{offset.pos}",
         "transactions_behind": transactions_behind(offset.gtid, head.gtid),

@@ -282,6 +282,15 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
         os.environ["PSSYNC_CONFIG"] = str(path)
+    named = os.environ.get("PSSYNC_CONFIG")
+    if named and Path(named).is_file():
+        import yaml
+
+        # an empty file would run everything on the defaults (capture name, server_id) and
+        # displace the capture that really owns them
+        if yaml.safe_load(Path(named).read_text()) is None:
+            raise ConfigError(f"config file {named} is empty (or holds only comments): "
+                              "give at least the keys that differ from the defaults")
     try:
         return Settings(**overrides)
     except ValidationError as exc:

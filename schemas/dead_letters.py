@@ -20,6 +20,8 @@ ERROR_MESSAGE = "__connect.errors.exception.message"
 TABLE = "__connect.errors.table"            # the capture: the source table, GTID and binlog position
 GTID = "__connect.errors.gtid"
 POSITION = "__connect.errors.position"
+SCHEMA_SUBJECT = "pssync.schema.subject"   # the registry subject and schema id the record was to be
+SCHEMA_ID = "pssync.schema.id"             # written with (the capture's rows; absent before registration)
 SINK_HEADER = "pssync.sink"                 # the sink that parked it
 REPLAYED_FROM = "pssync.replayed-from"      # <dlq>:<partition>:<offset> of the dead letter it was replayed from
 
@@ -30,6 +32,7 @@ Header = tuple[str, "bytes | None"]
 def error_headers(reason: str, *, error_class: str | None = None, topic: str | None = None,
                   partition: int | None = None, offset: int | None = None, table: str | None = None,
                   gtid: str | None = None, position: str | None = None, sink: str | None = None,
+                  subject: str | None = None, schema_id: int | None = None,
                   keep: Iterable[Header] = ()) -> list[Header]:
     """The headers of a dead letter: ``keep`` (the original record's own headers), then where it
     came from (a consumed record's topic, partition and offset; or a source table's GTID and binlog
@@ -50,6 +53,10 @@ def error_headers(reason: str, *, error_class: str | None = None, topic: str | N
         out.append((GTID, gtid.encode()))
     if position is not None:
         out.append((POSITION, position.encode()))
+    if subject is not None:
+        out.append((SCHEMA_SUBJECT, subject.encode()))
+    if schema_id is not None:
+        out.append((SCHEMA_ID, str(schema_id).encode()))
     if sink is not None:
         out.append((SINK_HEADER, sink.encode()))
     return out
@@ -139,6 +146,11 @@ class DeadLetter:
         return self.header(ERROR_CLASS)
 
     @property
+    def schema_id(self) -> int | None:
+        """The id registered for the subject the record was to be written with, when it got that far."""
+        return _int(self.header(SCHEMA_ID))
+
+    @property
     def replayed_from(self) -> str | None:
         return self.header(REPLAYED_FROM)
 
@@ -166,6 +178,7 @@ class DeadLetter:
             "original_topic": self.original_topic, "original_partition": self.original_partition,
             "original_offset": self.original_offset, "sink": self.sink, "error_class": self.error_class,
             "reason": self.reason, "replayed_from": self.replayed_from,
+            "schema_subject": self.header(SCHEMA_SUBJECT), "schema_id": self.schema_id,
             "key": None if self.key is None else preview(self.key, width),
             "value_preview": (show or preview)(self.value, width),
             "value_bytes": None if self.value is None else len(self.value),

@@ -5,6 +5,7 @@ import random
 import threading
 import time
 
+import pymysql
 import pytest
 
 from tests.integration.cdc.test_capture_events import ORDER_INSERT
@@ -93,9 +94,18 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(scratch, tmp_pat
 
 
 def test_second_instance_with_same_identity_fences_the_first(scratch):
+    """The last line, when the name lock could not tell (test_identity.py): the first capture lost
+    the connection holding its lock, so a second with the same name starts and fences it."""
     settings = scratch.settings(["stock_available"])
     first = CaptureThread(settings).__enter__()
     first.wait_committed(scratch.gtid_seq())
+    lock_connection = first.capture.lock._conn.thread_id()
+    root = pymysql.connect(host="127.0.0.1", port=scratch.stack.mariadb_port, user="root", autocommit=True)
+    try:
+        with root.cursor() as cur:
+            cur.execute(f"KILL CONNECTION {lock_connection}")
+    finally:
+        root.close()
     other_replica = settings.model_copy(update={"mysql": settings.mysql.model_copy(
         update={"server_id": settings.mysql.server_id + 1})})
     second = CaptureThread(other_replica).__enter__()   # same name: init_transactions fences the first

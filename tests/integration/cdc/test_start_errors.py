@@ -2,6 +2,7 @@
 or broker cannot give exact results; and bad rows go to the dead-letter topic."""
 from __future__ import annotations
 
+import json
 import time
 
 import pymysql
@@ -9,7 +10,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from pssync.bus.kafka import BrokerUnavailable
-from pssync.bus.registry import RegistryUnavailable
+from pssync.bus.registry import RegistryUnavailable, registry_client
 from pssync.cdc import database
 from pssync.cdc.capture import Capture, dead_letter_topic
 from pssync.cdc.errors import MissingPrivileges, PositionPurged, SourceMisconfigured
@@ -141,4 +142,10 @@ def test_unconvertible_row_goes_to_dead_letter_and_capture_continues(scratch):
     assert b"ps_orders.date_add: cannot convert 'not-a-date'" in headers["__connect.errors.exception.message"]
     assert headers["__connect.errors.table"] == b"ps_orders"
     assert b'"id_order": 78' in msg.value()
+    # the schema id reported is the one the registry holds for the topic's subject
+    subject = f"{scratch.topic('orders')}-value"
+    registered = registry_client(scratch.registry_url).get_latest_version(subject).schema_id
+    assert headers["pssync.schema.subject"] == subject.encode()
+    assert headers["pssync.schema.id"] == str(registered).encode()
+    assert json.loads(msg.value())["schema_id"] == registered
     assert scratch.read_topic(scratch.topic("orders"), min_count=1)[-1].key == {"id_order": 77}

@@ -65,3 +65,12 @@ def test_sink_settings_refuse_what_cannot_work():
         load_settings(sinks={"echo_table": "pssync_echo; DROP TABLE x"})
     with pytest.raises(ConfigError, match="webservice"):
         load_settings(sinks={"prestashop_mode": "webservice"})
+
+
+def test_empty_config_file_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PSSYNC_CONFIG", "")       # restored afterwards: load_settings sets it
+    cfg = tmp_path / "empty.yaml"
+    for text in ("", "# only a comment\n\n"):
+        cfg.write_text(text)
+        with pytest.raises(ConfigError, match="is empty"):
+            load_settings(cfg)
