@@ -72,6 +72,7 @@ SHOP_TABLES = {
     "erp_levels": "erp-levels",
     "erp_prices": "erp-prices",
     "erp_products": "erp-products",
+    "waits": "order-waits",
 }
 
 STOCK_TABLES = {
@@ -98,6 +99,8 @@ class ShopState:
     erp_levels: Table    # sku -> latest ERP level (strings) + partition, mapped or not
     erp_prices: Table    # sku -> {"price", "changed_at", "version", "partition"}
     erp_products: Table  # sku -> {"active", "changed_at", "version", "partition"}
+    waits: Table         # id_order -> {"since_ms", "partition", "reported": [reason]}: waiting orders
+                         # (streams.order_waits); cleared when the order goes out
 
     def __post_init__(self) -> None:
         self.refs = References(self.references)

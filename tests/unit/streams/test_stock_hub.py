@@ -91,7 +91,7 @@ def test_large_drift_alerts_a_person_instead():
     assert alert.json | {"reason": "-"} == {
         "kind": "stock_drift", "sku": "MUG", "id_product": 8, "id_product_attribute": 0, "shop_quantity": 5,
         "computed": 20, "delta": 15, "reason": "-", "shop_gtid": "0-1-70", "erp_as_of": AS_OF.isoformat(),
-        "at": NOW.isoformat()}
+        "id_order": None, "at": NOW.isoformat()}
 
 
 def test_our_own_stock_writes_are_never_compared():
