@@ -80,6 +80,7 @@ STOCK_TABLES = {
     "product_skus": "product-skus",
     "published": "stock-published",
     "shop_stock": "shop-stock",
+    "sent": "stock-sent",
 }
 
 
@@ -122,6 +123,8 @@ class StockState:
     product_skus: Table  # id_product -> {sku: id_product_attribute}
     published: Table     # sku -> last quantity sent
     shop_stock: Table    # sku -> [quantity, gtid] as the shop last wrote it
+    sent: Table          # sku -> [SentStock.to_json()]: the commands the sink may not have applied yet,
+                         # from the last one its echo showed (streams.stock_hub reconciliation)
 
     @classmethod
     def of(cls, table: Callable[[str], Table]) -> StockState:
