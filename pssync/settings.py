@@ -197,6 +197,10 @@ class StreamsSettings(Section):
                               "order for ever. A change to a forgotten order (a cancellation after this "
                               "long) is no longer turned into a command.")
     prune_every_s: float = Field(3600, gt=0, description="How often forgotten orders are removed.")
+    order_wait_timeout_s: float = Field(
+        300, gt=0, description="An order still waiting for rows (its lines, customer, address, currency, "
+                               "configuration) this long is dead-lettered naming what it waits for, alerted "
+                               "and counted; it still goes out, with the same command id, if they arrive.")
 
 
 class PrestashopWebserviceSettings(Section):

@@ -11,6 +11,7 @@ from pssync.schemas.headers import ORIGIN_HEADER
 from pssync.schemas.commands import BadCommand
 from pssync.streams.erp_states import ErpStates
 from pssync.streams.erp_values import ErpValues
+from pssync.streams.order_waits import SWEEP_KIND
 from pssync.streams.orders_hub import OrderAssembly
 from pssync.streams.outputs import Outputs
 from pssync.streams.product_mapping import ProductMapping
@@ -71,6 +72,7 @@ class ShopEvents:
             "acks": self._ack,
             "reassert": internal(erp.on_reassert),
             "prune": internal(retention.on_prune),
+            SWEEP_KIND: internal(orders.waits.on_sweep),
             **{table: self._product_row(table) for table in PRODUCT_TABLES},
         }
 

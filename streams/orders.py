@@ -104,6 +104,9 @@ class OrderMapping(_Frozen):
     price_lists: dict[int, str] = Field(default_factory=dict)  # ps_customer.id_default_group -> list
     comment_prefix: str = ""
     lines_extra: LinesExtra = LinesExtra()
+    # sanity limits: an order beyond them is dead-lettered with the line or total named, never sent
+    max_line_quantity: int = Field(10_000, ge=1)               # units on one ps_order_detail line
+    max_order_total: Decimal | None = Field(None, gt=0)        # ps_orders.total_paid_tax_incl; None: no limit
 
     @field_validator("erp_currency")
     @classmethod
@@ -193,6 +196,7 @@ def build_command(rows: OrderRows, mapping: OrderMapping, sku_for: SkuLookup,
         raise Unmappable("order has no reference", ctx)
     currency, money = _currency(order, rows.currencies, rows.configuration, mapping,
                                 id_shop, id_shop_group, ctx)
+    _check_limits(order, rows.details, mapping, ctx)
     _check_totals(order, rows.details, ctx)
     customer_row = _customer_row(order, rows.customer, ctx)
     addresses = {_int(a, "id_address"): a for a in rows.addresses}
@@ -358,6 +362,23 @@ def _check_totals(order: Row, details: Sequence[Row], ctx: Mapping[str, Any]) ->
         raise Unmappable(f"sum of ps_order_detail.total_price_tax_excl {lines_total} differs from "
                          f"ps_orders.total_products {total_products}",
                          {**ctx, "lines_total": lines_total, "total_products": total_products})
+
+
+def _check_limits(order: Row, details: Sequence[Row], mapping: OrderMapping, ctx: Mapping[str, Any]) -> None:
+    """The order mapping's sanity limits (a line of 2,000,000,000 units is a bad row, not a sale)."""
+    for detail in sorted(details, key=lambda d: _int(d, "id_order_detail")):
+        quantity = _int(detail, "product_quantity")
+        if quantity > mapping.max_line_quantity:
+            raise Unmappable(
+                f"line {_int(detail, 'id_order_detail')} (product {_int(detail, 'product_id')}, combination "
+                f"{int(detail.get('product_attribute_id') or 0)}) has quantity {quantity}, above "
+                f"max_line_quantity {mapping.max_line_quantity}",
+                {**ctx, "id_order_detail": _int(detail, "id_order_detail"), "product_quantity": quantity})
+    if mapping.max_order_total is not None and order.get("total_paid_tax_incl") is not None:
+        total = _dec(order, "total_paid_tax_incl")
+        if total > mapping.max_order_total:
+            raise Unmappable(f"ps_orders.total_paid_tax_incl {total} is above max_order_total "
+                             f"{mapping.max_order_total}", {**ctx, "total_paid_tax_incl": total})
 
 
 def _lines(order: Row, details: Sequence[Row], sku_for: SkuLookup, money: Callable[[Decimal], Decimal],

@@ -20,6 +20,7 @@ from pssync.schemas.sales_order import ErpAction
 from pssync.streams.orders import (POSITION_FIELD, ConfigurationIncomplete, OrderMapping, OrderRows,
                                    ProductNotMapped, Unmappable, binlog_position, build_command,
                                    lines_incomplete, order_action)
+from pssync.streams.order_waits import OrderWaits
 from pssync.streams.outputs import Outputs
 from pssync.streams.state import ShopState, Table
 
@@ -43,11 +44,15 @@ def last_action(entry: dict[str, Any]) -> tuple[ErpAction | None, int]:
 
 
 class OrderAssembly:
-    def __init__(self, state: ShopState, mapping: OrderMapping, outputs: Outputs) -> None:
+    def __init__(self, state: ShopState, mapping: OrderMapping, outputs: Outputs,
+                 waits: OrderWaits | None = None) -> None:
         self.state = state
         self.refs = state.refs
         self.mapping = mapping
         self.outputs = outputs
+        # orders that wait too long are reported (streams.order_waits); default timeout 5 minutes
+        self.waits = waits or OrderWaits(state, outputs, timeout_s=300)
+        self.waits.assembly = self
 
     # ---- events ----------------------------------------------------------------------------------
     async def on_order(self, partition: int, event: dict[str, Any] | None) -> None:
@@ -105,10 +110,12 @@ class OrderAssembly:
         lines, hist = s.details.get(id_order, {}), s.history.get(id_order, {})
         if entry is None or not lines or not hist:
             self.waiting(id_order, partition, None)     # its header, a line or its history is on its way
+            self.waits.waits(id_order, partition)
             return
         order = entry["row"]
         if lines_incomplete(order, list(lines.values())):
             self.waiting(id_order, partition, None)     # more lines of this order are on their way
+            self.waits.waits(id_order, partition)
             return
         found = [refs.get(partition, "address", order["id_address_delivery"]),
                  refs.get(partition, "address", order["id_address_invoice"]),
@@ -117,6 +124,7 @@ class OrderAssembly:
         configuration = refs.get(partition, "configuration") or {}
         if any(r is None for r in found) or order["id_currency"] not in currencies or not configuration:
             self.waiting(id_order, partition, "references")
+            self.waits.waits(id_order, partition)
             return
         rows = OrderRows(order=order, details=list(lines.values()), history=list(hist.values()),
                          addresses=[found[0], found[1]], customer=found[2], currencies=list(currencies.values()),
@@ -127,16 +135,19 @@ class OrderAssembly:
             last, rank = last_action(entry)
             if action is None or action == last:      # nothing asked, or asked and sent already
                 self.waiting(id_order, partition, None)
+                self.waits.done(id_order)
                 return
             source = source_event_id(entry["gtid"] or "snapshot", action, rank)
             command = build_command(rows, self.mapping, lambda p, a: refs.sku(partition, p, a), source, position)
         except ConfigurationIncomplete:
             self.waiting(id_order, partition, "references")     # more ps_configuration rows may tell its state
+            self.waits.waits(id_order, partition)
             return
         except ProductNotMapped as exc:
             # dead-lettered (once) with the reason, and kept waiting: the mapping row may come after the
             # order (the router does not order topics), or be loaded later; then the command goes out
             await self.dead_letter_order(id_order, exc.reason, exc.record)
+            self.waits.done(id_order)      # visible already: dead-lettered naming the product
             self.waiting(id_order, partition, sorted({int(line["product_id"]) for line in lines.values()
                                                       if refs.line_sku(partition, int(line["product_id"]),
                                                                        int(line.get("product_attribute_id") or 0))
@@ -145,13 +156,16 @@ class OrderAssembly:
         except Unmappable as exc:
             await self.dead_letter_order(id_order, exc.reason, exc.record)
             self.waiting(id_order, partition, None)
+            self.waits.done(id_order)
             return
         except Exception as exc:  # bad input never stops the processor: it is parked with the reason
             log.exception("order %s could not be processed", id_order)
             await self.dead_letter_order(id_order, f"{type(exc).__name__}: {exc}", {"id_order": id_order})
             self.waiting(id_order, partition, None)
+            self.waits.done(id_order)
             return
         self.waiting(id_order, partition, None)
+        self.waits.done(id_order)
         if command is None:
             return
         if not s.emitted.get(str(command.command_id), False):

@@ -72,6 +72,7 @@ SHOP_TABLES = {
     "erp_levels": "erp-levels",
     "erp_prices": "erp-prices",
     "erp_products": "erp-products",
+    "waits": "order-waits",
 }
 
 STOCK_TABLES = {
@@ -79,6 +80,7 @@ STOCK_TABLES = {
     "product_skus": "product-skus",
     "published": "stock-published",
     "shop_stock": "shop-stock",
+    "sent": "stock-sent",
 }
 
 
@@ -98,6 +100,8 @@ class ShopState:
     erp_levels: Table    # sku -> latest ERP level (strings) + partition, mapped or not
     erp_prices: Table    # sku -> {"price", "changed_at", "version", "partition"}
     erp_products: Table  # sku -> {"active", "changed_at", "version", "partition"}
+    waits: Table         # id_order -> {"since_ms", "partition", "reported": [reason]}: waiting orders
+                         # (streams.order_waits); cleared when the order goes out
 
     def __post_init__(self) -> None:
         self.refs = References(self.references)
@@ -119,6 +123,8 @@ class StockState:
     product_skus: Table  # id_product -> {sku: id_product_attribute}
     published: Table     # sku -> last quantity sent
     shop_stock: Table    # sku -> [quantity, gtid] as the shop last wrote it
+    sent: Table          # sku -> [SentStock.to_json()]: the commands the sink may not have applied yet,
+                         # from the last one its echo showed (streams.stock_hub reconciliation)
 
     @classmethod
     def of(cls, table: Callable[[str], Table]) -> StockState:

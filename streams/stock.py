@@ -243,6 +243,32 @@ class StockBook:
             dropped += 1
         return dropped
 
+    def counted(self, sku: str) -> dict[str, str]:
+        """The orders the SKU's current value subtracts (order key -> units): kept with each published
+        command so that what the shop should show under it can be told later (``shop_expected``)."""
+        level = self._levels.get(sku)
+        if level is None:
+            return {}
+        return {key: str(self._orders[key].lines[sku]) for key in sorted(self._orders_by_sku.get(sku, ()))
+                if self._orders[key].counts_against(level)}
+
+    def shop_expected(self, sku: str, sent: "SentStock") -> int:
+        """What the shop's row should show now if the sink has applied ``sent`` (and nothing later):
+        its value, less the live orders placed since that it did not count (the sink subtracted those
+        it did not know, checkouts after its write decremented the row), plus the units of orders it
+        counted that were cancelled since (PrestaShop gives them back)."""
+        as_of = sent.as_of
+        value = sent.available
+        for key in self._orders_by_sku.get(sku, ()):
+            order = self._orders[key]
+            if key in sent.counted:
+                if order.cancelled:
+                    value += Decimal(sent.counted[key])
+            elif order.placed_at is not None and not order.cancelled and not (
+                    order.acked_at is not None and order.acked_at <= as_of and order.placed_at <= as_of):
+                value -= order.lines[sku]
+        return _publishable(value)
+
     def level(self, sku: str) -> Level | None:
         return self._levels.get(sku)
 
@@ -273,6 +299,23 @@ class StockBook:
             if sku in self._rows and self._rows[sku][1] != 0:
                 out |= set(self._combinations(self._rows[sku][0]))
         return out
+
+
+@dataclass(frozen=True)
+class SentStock:
+    """A published stock command as the reconciliation needs it: its unclamped value, the ERP level's
+    as_of and the orders it subtracted (``StockBook.counted``)."""
+    quantity: int
+    available: Decimal
+    as_of: dt.datetime
+    counted: Mapping[str, str]
+
+    def to_json(self) -> list[Any]:
+        return [self.quantity, str(self.available), self.as_of.isoformat(), dict(self.counted)]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> "SentStock":
+        return cls(int(data[0]), Decimal(data[1]), dt.datetime.fromisoformat(data[2]), dict(data[3]))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ alerts a person.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -22,9 +23,10 @@ from pssync.streams.clock import Clock, from_epoch_ms, utc_now
 from pssync.streams.outputs import Outputs
 from pssync.streams.shop_commands import stock_command
 from pssync.streams.state import StockState
-from pssync.streams.stock import StockBook, reconcile
+from pssync.streams.stock import SentStock, StockBook, reconcile
 
 log = logging.getLogger(__name__)
+SENT_KEPT = 20       # commands of a SKU kept while the sink's echo has not shown one of them applied
 
 
 class StockHub:
@@ -74,6 +76,9 @@ class StockHub:
             command = stock_command(result, trigger, self.id_shop, book.known_orders(sku, since), since, now)
             await self.outputs.shop_command(command)
             s.published[sku] = result.quantity
+            sent = [*s.sent.get(sku, []), SentStock(result.quantity, result.available, result.as_of,
+                                                   book.counted(sku)).to_json()]
+            s.sent[sku] = sent[-SENT_KEPT:]
             if result.shortfall:
                 log.warning("stock %s: shop promised %d more than the ERP covers", sku, result.shortfall)
             log.info("stock %s -> %d (%s)", sku, result.quantity, trigger)
@@ -123,10 +128,29 @@ class StockHub:
         self.state.shop_stock[sku] = [int(e["quantity"]), e["gtid"]]
         if e["echo"]:
             self.due.pop(sku, None)          # our own write: the value we computed
+            self.sink_applied(id_product, sku, int(e["quantity"]))
         elif e["op"] in ("c", "u"):
             self.due[sku] = (id_product, self.monotonic() + self.reconcile_delay_s)
 
     # ---- reconciliation ----------------------------------------------------------------------------
+    def sink_applied(self, id_product: int, sku: str, quantity: int) -> None:
+        """The sink wrote ``quantity``: the newest command that explains it is applied, older ones are
+        done with. None explains it (an order the book has not seen yet): all are kept."""
+        sent = [SentStock.from_json(c) for c in self.state.sent.get(sku, [])]
+        if not sent:
+            return
+        book = self.book_for(id_product)
+        for index in range(len(sent) - 1, -1, -1):
+            if book.shop_expected(sku, sent[index]) == quantity:
+                if index:
+                    self.state.sent[sku] = [c.to_json() for c in sent[index:]]
+                return
+
+    def explained(self, book: StockBook, sku: str, computed: int) -> list[int]:
+        """What the shop may rightly show now: the value under each command the sink may be applying
+        (from the last one its echo showed), and the computed value."""
+        return [*(book.shop_expected(sku, SentStock.from_json(c)) for c in self.state.sent.get(sku, [])), computed]
+
     async def schedule_due(self) -> None:
         """The SKUs whose comparison is due, as stock.reconcile events to their product's partition
         (run by the worker's timer: Faust lets only stream iteration write tables)."""
@@ -148,7 +172,16 @@ class StockHub:
         computed = book.publish(sku)
         if computed is None:
             return                       # no ERP level yet: nothing to compare with
-        result = reconcile(int(seen[0]), computed, self.drift_threshold)
+        # judged against what the sink has applied: while it is behind (a published command not yet
+        # written), the shop rightly shows the value under an earlier command, which is not drift
+        shop_quantity = int(seen[0])
+        candidates = self.explained(book, sku, computed.quantity)
+        if shop_quantity in candidates and shop_quantity != computed.quantity:
+            log.info("stock %s: shop %d is the value of a command the sink has not replaced yet (computed %d)",
+                     sku, shop_quantity, computed.quantity)
+            return
+        nearest = min(candidates, key=lambda c: (abs(c - shop_quantity), c != computed.quantity))
+        result = reconcile(shop_quantity, dataclasses.replace(computed, quantity=nearest), self.drift_threshold)
         if result.action == "correct":
             log.info("stock %s: %s; correcting to %d", sku, result.reason, computed.quantity)
             await self.publish(book, id_product, {sku}, f"reconcile:{sku}:{seen[1]}", force=True)

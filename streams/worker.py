@@ -22,6 +22,7 @@ from pssync.streams.erp_states import ErpStates
 from pssync.streams.erp_values import ErpValues
 from pssync.streams.kafka_transport import guard_stalls
 from pssync.streams.orders import OrderMapping
+from pssync.streams.order_waits import OrderWaits
 from pssync.streams.orders_hub import OrderAssembly
 from pssync.streams.outputs import Outputs
 from pssync.streams.product_mapping import ProductMapping
@@ -50,6 +51,7 @@ class Worker:
     hubs: dict[Hub, faust.TopicT]   # the internal topics
     shop: ShopEvents                # the agents' work, record by record
     stock: StockEvents
+    waits: OrderWaits               # its stats: orders waiting too long, dead letters sent for them
 
 
 def build_app(settings: Settings, *, columns: Mapping[str, set[str]] | None = None,
@@ -75,7 +77,8 @@ def build_app(settings: Settings, *, columns: Mapping[str, set[str]] | None = No
     shop_state = ShopState.of(lambda name: exact_table(app, name))
     stock_state = StockState.of(lambda name: exact_table(app, name))
 
-    orders = OrderAssembly(shop_state, mapping, outputs)
+    waits = OrderWaits(shop_state, outputs, timeout_s=sconf.order_wait_timeout_s)
+    orders = OrderAssembly(shop_state, mapping, outputs, waits)
     facts = StockFacts(shop_state, outputs, id_shop=sconf.id_shop)
     erp = ErpValues(shop_state, rules, outputs, id_shop=sconf.id_shop, reassert=sconf.reassert_erp_values,
                     table_prefix=settings.mysql.table_prefix)
@@ -114,12 +117,31 @@ def build_app(settings: Settings, *, columns: Mapping[str, set[str]] | None = No
         except Exception:   # a timer must never take the worker down (a rebalance, say): the next run asks again
             log.exception("could not ask for forgotten orders to be removed")
 
+    @app.timer(interval=sweep_interval(sconf.order_wait_timeout_s))
+    async def sweep_waiting_orders() -> None:
+        """Orders waiting too long are reported by their partition (stream processing writes tables)."""
+        topic = hubs["shop"].get_topic_name()
+        try:
+            await waits.ask(sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topic))
+        except Exception:   # never take the worker down (a rebalance, say): the next run asks again
+            log.exception("could not ask for waiting orders to be swept")
+        if waits.stats.orders_waiting_too_long:
+            log.warning("%d order(s) waiting longer than %g s (%d dead-lettered since start)",
+                        waits.stats.orders_waiting_too_long, sconf.order_wait_timeout_s,
+                        waits.stats.order_wait_dead_letters_total)
+
     # Faust lets only stream iteration write tables: the timer hands due SKUs to the stock-events topic.
     @app.timer(interval=1.0)
     async def reconcile_due() -> None:
         await stock_hub.schedule_due()
 
-    return Worker(app=app, router=Router(settings, decode), decode=decode, hubs=hubs, shop=shop, stock=stock)
+    return Worker(app=app, router=Router(settings, decode), decode=decode, hubs=hubs, shop=shop, stock=stock,
+                  waits=waits)
+
+
+def sweep_interval(timeout_s: float) -> float:
+    """How often waiting orders are swept: often enough that one is reported within 1.5 x the timeout."""
+    return max(0.5, min(timeout_s / 2, 30.0))
 
 
 # ---- what is read at start -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import yaml
 
 from pssync.devstack.shop import Line, change_state, place_order
 from pssync.prestashop.product_map import Mapping, set_mapping
+from pssync.streams.orders import command_id
 from tests.integration.support import CaptureThread, read_settled, readable
 
 pytestmark = pytest.mark.integration
@@ -233,3 +234,53 @@ def test_a_cancel_in_the_shop_after_the_create_goes_out_once_in_order_after_quic
         assert len({c["command_id"] for _, c in ours}) == 2
         assert {key for key, _ in ours} == {ours[0][1]["shop_reference"].encode()}   # one key: in order
         assert ours[1][1]["state_key"] == "PS_OS_CANCELED"
+
+
+def test_an_order_whose_customer_row_is_missing_is_dead_lettered_in_time_then_goes_out_when_it_arrives(
+        scratch, tmp_path):
+    """Customer 77 has an address but no ps_customer row: its order cannot go out. Past
+    streams.order_wait_timeout_s it is dead-lettered and alerted, naming the customer; once the row is
+    written, the command goes out with the id it would have had (from the order's own GTID)."""
+    prefix = scratch.stack.table_prefix
+    conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database), autocommit=True)
+    set_mapping(conn, Mapping("tryton", 6, 0, "demo_11", "22", "manual"))
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TEMPORARY TABLE a77 AS SELECT * FROM {prefix}address WHERE id_customer=1 LIMIT 1")
+        cur.execute(f"UPDATE a77 SET id_customer=77, id_address=(SELECT MAX(id_address) + 1 FROM {prefix}address)")
+        cur.execute(f"INSERT INTO {prefix}address SELECT * FROM a77")
+    settings, config = streams_settings(scratch, tmp_path)
+    settings.streams.order_wait_timeout_s = 2
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        worker = start_worker(config, tmp_path)
+        try:
+            id_order = place_order(scratch.stack.mysql_params(), scratch.database, prefix, [Line(6, 0, 1)],
+                                   id_customer=77, state_key="PS_OS_PAYMENT")
+            cap.wait_committed(scratch.gtid_seq())
+            dead = read_commands(scratch, settings.streams.dead_letter_topic, min_count=1, timeout=90)
+            alerts = read_commands(scratch, settings.streams.alerts_topic, min_count=1, timeout=30)
+            assert not [c for c in read_commands(scratch, settings.streams.commands_topic, min_count=0, timeout=5)
+                        if c["id_order"] == id_order]
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE TEMPORARY TABLE c77 AS SELECT * FROM {prefix}customer WHERE id_customer=1")
+                cur.execute("UPDATE c77 SET id_customer=77, email='late@example.com'")
+                cur.execute(f"INSERT INTO {prefix}customer SELECT * FROM c77")
+            cap.wait_committed(scratch.gtid_seq())
+            commands = read_commands(scratch, settings.streams.commands_topic, min_count=1, timeout=90)
+            orders = [readable(m.value()) for m in read_settled(scratch.stack.kafka_bootstrap,
+                                                                [scratch.topic("orders")], min_count=1,
+                                                                timeout=30, settle=1)]
+        finally:
+            stop_worker(worker)
+            conn.close()
+    log = (tmp_path / "worker.log").read_text()[-3000:]
+    (letter,) = [d for d in dead if d.get("id_order") == id_order]
+    assert letter["reason"] == "waiting for ps_customer 77 for longer than 2 s", (letter, log)
+    (alert,) = [a for a in alerts if a.get("id_order") == id_order]
+    assert alert["kind"] == "order_waiting" and alert["reason"] == letter["reason"]
+    (command,) = [c for c in commands if c["id_order"] == id_order]
+    gtid = next(o["source"]["gtid"] for o in orders if o["after"] and o["after"]["id_order"] == id_order)
+    assert command["erp_action"] == "create" and command["source_event_id"] == gtid
+    assert command["command_id"] == command_id("prestashop", id_order, gtid)
+    assert command["customer"]["email"] == "late@example.com"

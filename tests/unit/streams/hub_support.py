@@ -12,6 +12,7 @@ from pssync.streams.dispatch import ShopEvents, StockEvents
 from pssync.streams.erp_states import ErpStates
 from pssync.streams.erp_values import ErpValues
 from pssync.streams.orders import OrderMapping
+from pssync.streams.order_waits import OrderWaits
 from pssync.streams.orders_hub import OrderAssembly
 from pssync.streams.product_mapping import ProductMapping
 from pssync.streams.retention import Retention
@@ -55,13 +56,14 @@ class Shop:
     unless told); ``events`` takes whole records (values are pickled events, decode = pickle)."""
 
     def __init__(self, *, partitions: int = 1, reassert: bool = True, retention_days: float = 90,
-                 mapping: OrderMapping | None = None, now: dt.datetime = NOW) -> None:
+                 mapping: OrderMapping | None = None, now: dt.datetime = NOW, wait_timeout_s: float = 60) -> None:
         self.clock = [now]
         self.state = ShopState.in_memory()
         self.rec = Recorder()
         out = self.rec.outputs
         self.mapping = mapping or order_mapping()
-        self.orders = OrderAssembly(self.state, self.mapping, out)
+        self.waits = OrderWaits(self.state, out, timeout_s=wait_timeout_s, now=self.now)
+        self.orders = OrderAssembly(self.state, self.mapping, out, self.waits)
         self.facts = StockFacts(self.state, out, id_shop=1)
         self.erp = ErpValues(self.state, default_rules(), out, id_shop=1, reassert=reassert, table_prefix="ps_",
                              now=self.now)

@@ -370,6 +370,33 @@ def test_inconsistent_totals_are_unmappable_with_both_numbers():
         build_command(order_rows(1, details=[]), mapping(), catalogue_sku, GTID)
 
 
+def test_a_line_above_the_quantity_limit_is_unmappable_naming_the_line():
+    order, history = paid(2)
+    details = rows_of("order_detail", id_order=2)
+    details[0]["product_quantity"] = 2_000_000_000            # the 23.8 bn sale seen in production
+    with pytest.raises(Unmappable) as caught:
+        build_command(order_rows(2, order=order, history=history, details=details), mapping(), catalogue_sku, GTID)
+    line = details[0]["id_order_detail"]
+    assert caught.value.reason == (f"line {line} (product 4, combination 18) has quantity 2000000000, above "
+                                   "max_line_quantity 10000")
+    assert caught.value.record.items() >= {"id_order": 2, "id_order_detail": line}.items()
+    details[0]["product_quantity"] = 10_000                   # at the limit: a sale
+    assert build_command(order_rows(2, order=order, history=history, details=details), mapping(),
+                         catalogue_sku, GTID) is not None
+    assert OrderMapping.from_yaml("max_line_quantity: 5").max_line_quantity == 5
+    for bad in ("max_line_quantity: 0", "max_order_total: 0"):
+        with pytest.raises(ValueError):
+            OrderMapping.from_yaml(bad)
+
+
+def test_an_order_above_the_total_limit_is_unmappable_naming_the_total():
+    order, history = paid(2)
+    rows = order_rows(2, order=order, history=history)
+    with pytest.raises(Unmappable, match=r"total_paid_tax_incl \S+ is above max_order_total 100"):
+        build_command(rows, mapping(max_order_total=Decimal(100)), catalogue_sku, GTID)
+    assert build_command(rows, mapping(max_order_total=Decimal(100_000)), catalogue_sku, GTID) is not None
+
+
 def test_missing_address_or_customer_is_unmappable_naming_it():
     with pytest.raises(Unmappable, match="invoice address ps_address 2 is missing"):
         build_command(order_rows(1, addresses=rows_of("address", id_address=1)), mapping(), catalogue_sku, GTID)

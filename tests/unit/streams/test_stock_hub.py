@@ -91,7 +91,7 @@ def test_large_drift_alerts_a_person_instead():
     assert alert.json | {"reason": "-"} == {
         "kind": "stock_drift", "sku": "MUG", "id_product": 8, "id_product_attribute": 0, "shop_quantity": 5,
         "computed": 20, "delta": 15, "reason": "-", "shop_gtid": "0-1-70", "erp_as_of": AS_OF.isoformat(),
-        "at": NOW.isoformat()}
+        "id_order": None, "at": NOW.isoformat()}
 
 
 def test_our_own_stock_writes_are_never_compared():
@@ -99,3 +99,41 @@ def test_our_own_stock_writes_are_never_compared():
     run(stock.hub.on_shop_row(8, shop_row(19)))
     run(stock.hub.on_shop_row(8, shop_row(20, echo=True)))
     assert stock.hub.due == {} and stock.state.shop_stock == {"MUG": [20, "0-1-70"]}
+
+
+def line(id_order: int, quantity: str, minutes_ago: float = 1) -> dict:
+    placed_ms = int((NOW - dt.timedelta(minutes=minutes_ago)).timestamp() * 1000)
+    return {"id_order": id_order, "sku": "MUG", "attribute": 0, "quantity": quantity, "placed_ms": placed_ms,
+            "cancelled": False, "trigger": f"order-line:g:{id_order}"}
+
+
+def test_a_shop_change_before_the_sink_applied_the_published_command_is_not_drift():
+    stock = Stock(drift_threshold=2)
+    run(stock.hub.on_level(8, level("MUG", "10")))
+    run(stock.hub.on_shop_row(8, shop_row(10, echo=True)))          # the sink wrote 10
+    later = dict(level("MUG", "100", trigger="erp-stock:s2"), as_of=NOW.isoformat())   # goods received
+    run(stock.hub.on_level(8, later))
+    assert [c.quantity for c in commands(stock)] == [10, 100]       # 100 is on its way to the shop
+    run(stock.hub.on_shop_row(8, shop_row(9)))                      # a checkout, before the sink wrote 100
+    run(stock.hub.on_line(8, line(41, "1")))
+    run(stock.hub.on_reconcile(8, {"sku": "MUG"}))
+    assert stock.rec.on("alerts") == []                             # 9 is 10 less the order: the sink is behind
+    assert [c.quantity for c in commands(stock)] == [10, 100, 99]
+    # the sink catches up (writes 99): from then on the shop is judged against it, and a real drift alerts
+    run(stock.hub.on_shop_row(8, shop_row(99, echo=True)))
+    assert len(stock.state.sent["MUG"]) == 1
+    run(stock.hub.on_shop_row(8, shop_row(150)))                    # a back-office edit nothing explains
+    run(stock.hub.on_reconcile(8, {"sku": "MUG"}))
+    (alert,) = stock.rec.values("alerts")
+    assert (alert["shop_quantity"], alert["computed"], alert["delta"]) == (150, 99, -51)
+
+
+def test_a_shop_change_no_command_explains_is_drift_even_while_the_sink_is_behind():
+    stock = Stock(drift_threshold=2)
+    run(stock.hub.on_level(8, level("MUG", "10")))
+    run(stock.hub.on_shop_row(8, shop_row(10, echo=True)))
+    run(stock.hub.on_level(8, dict(level("MUG", "100", trigger="erp-stock:s2"), as_of=NOW.isoformat())))
+    run(stock.hub.on_shop_row(8, shop_row(40)))                     # neither 10 nor 100, nor an order
+    run(stock.hub.on_reconcile(8, {"sku": "MUG"}))
+    (alert,) = stock.rec.values("alerts")
+    assert (alert["shop_quantity"], alert["computed"], alert["delta"]) == (40, 10, -30)

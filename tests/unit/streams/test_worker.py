@@ -90,8 +90,8 @@ def test_build_app_registers_the_agents_tables_and_topics_under_their_names(tmp_
     changelogs = {t.name: (t.changelog_topic.get_topic_name(), t.partitions) for t in app.tables.values()}
     assert changelogs == {name: (f"pssync-streams-shop1-v4-{name}-changelog", 3) for name in (
         "orders", "order-details", "order-history", "references", "pending-orders", "orders-awaiting-mapping",
-        "emitted-commands", "order-stock", "erp-levels", "erp-prices", "erp-products",
-        "stock-books", "product-skus", "stock-published", "shop-stock")}
+        "emitted-commands", "order-stock", "erp-levels", "erp-prices", "erp-products", "order-waits",
+        "stock-books", "product-skus", "stock-published", "shop-stock", "stock-sent")}
     assert {h: (t.get_topic_name(), t.partitions) for h, t in built.hubs.items()} == {
         "shop": ("pssync-streams-shop1-v4-shop-events", 3), "stock": ("pssync-streams-shop1-v4-stock-events", 3)}
     assert built.shop.outputs.commands.get_topic_name() == "t.commands"
