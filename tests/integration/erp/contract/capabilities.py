@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from pssync.erp.errors import PermanentErpError
 from tests.integration.erp.subjects import INFOR, TRYTON
 
 
