@@ -17,6 +17,14 @@ earlier by the stock processor. The write is guarded:
    lock.) Orders whose state this same transaction changed are looked at in the transaction;
 3. a command older than the last one applied to the row is skipped (``pssync_stock_applied``).
 
+Checkouts must never fail because of the sink. PrestaShop's checkout writes in autocommit, and its
+recompute of reserved/physical quantities is one statement that locks the stock rows of the
+order's products in primary-key order, then reads the orders with shared locks. So the sink locks
+and writes stock rows by primary key only, in ascending order, before anything else a checkout
+locks (an order-state command locks the order's stock rows before the order's row), and each
+stock or order-state command commits in a transaction of its own (:meth:`exclusive`): should a
+deadlock happen anyway, InnoDB rolls back the sink's small transaction, which the runner retries.
+
 Order states follow PrestaShop's ``OrderHistory::changeIdOrderState`` stock rules; reserved and
 physical quantities are kept consistent by applying the order's own change to them (see
 :func:`reserved_by`). Not done here (unlike the PrestaShop core): invoices, delivery slips,
@@ -186,6 +194,11 @@ class PrestashopDbApplier:
             return self.apply_tracking(conn, command)
         raise PermanentFailure(f"the shop database sink cannot apply a {type(command).__name__}")
 
+    def exclusive(self, command: Any) -> bool:
+        """Stock and order-state commands lock stock rows that checkouts write: each commits in a
+        transaction of its own (see :mod:`pssync.sinks.runner`)."""
+        return isinstance(command, (StockCommand, OrderStateCommand))
+
     def before_commit(self) -> None:
         self._touched_orders.clear()
 
@@ -270,23 +283,52 @@ class PrestashopDbApplier:
         return {i for i in ids.values() if i is not None}
 
     # ---- stock ----------------------------------------------------------------------------
+    def _lock_stock(self, conn: pymysql.connections.Connection, products: Iterable[int],
+                    id_shop: int) -> list[dict[str, Any]]:
+        """Every stock row of the products in the shop, locked in primary-key order, the order in
+        which PrestaShop's checkout takes them (its multi-row recompute of reserved and physical
+        quantities scans them so): a checkout holding some of them never waits for one we hold
+        while we wait for one it holds. A checkout updates some of these rows before it is done,
+        so it has written its stock or waits for us. Rows by product, combination."""
+        ids = sorted({int(p) for p in products})
+        if not ids:
+            return []
+        found = self._rows(conn, f"SELECT id_stock_available FROM {self.t('stock_available')} WHERE id_shop=%s "
+                                 f"AND id_product IN ({','.join(['%s'] * len(ids))})", (id_shop, *ids))
+        keys = sorted(int(r["id_stock_available"]) for r in found)
+        if not keys:
+            return []
+        rows = self._rows(conn, f"SELECT id_stock_available, id_product, id_product_attribute, quantity, "
+                                f"reserved_quantity, physical_quantity FROM {self.t('stock_available')} "
+                                f"WHERE id_stock_available IN ({','.join(['%s'] * len(keys))}) "
+                                "ORDER BY id_stock_available FOR UPDATE", keys)
+        return sorted(rows, key=lambda r: (int(r["id_product"]), int(r["id_product_attribute"])))
+
     def _lock_product_stock(self, conn: pymysql.connections.Connection, id_product: int,
                             id_shop: int) -> list[dict[str, Any]]:
-        """Every stock row of the product in the shop, locked (product-level row first): a checkout
-        updates some of them before it commits, so it has committed or waits for us."""
-        return self._rows(conn, f"SELECT id_stock_available, id_product, id_product_attribute, quantity, "
-                                f"reserved_quantity, physical_quantity FROM {self.t('stock_available')} "
-                                "WHERE id_product=%s AND id_shop=%s ORDER BY id_product_attribute FOR UPDATE",
-                          (id_product, id_shop))
+        """Every stock row of the product in the shop, locked (see :meth:`_lock_stock`)."""
+        return self._lock_stock(conn, [id_product], id_shop)
+
+    def _lock_order_stock(self, conn: pymysql.connections.Connection, id_order: int) -> None:
+        """The stock rows of the order's products, locked before the order's own row: PrestaShop's
+        recompute holds stock rows while it reads the orders (with shared locks), so a sink holding
+        the order and then waiting for the stock would deadlock with a checkout."""
+        lines = self._rows(conn, f"SELECT DISTINCT product_id, id_shop FROM {self.t('order_detail')} "
+                                 "WHERE id_order=%s", (id_order,))
+        for id_shop in sorted({int(line["id_shop"]) for line in lines}):
+            self._lock_stock(conn, [int(line["product_id"]) for line in lines if int(line["id_shop"]) == id_shop],
+                             id_shop)
 
     def _resum_product_level(self, conn: pymysql.connections.Connection, id_product: int, id_shop: int) -> None:
-        rows = self._rows(conn, f"SELECT id_product_attribute, quantity, reserved_quantity, physical_quantity "
-                                f"FROM {self.t('stock_available')} WHERE id_product=%s AND id_shop=%s "
-                                "AND id_product_attribute<>0", (id_product, id_shop))
+        # read again through the lock (held already): the rows as they are now, not as the
+        # transaction's snapshot saw them before a checkout changed a sibling combination
+        rows = self._lock_product_stock(conn, id_product, id_shop)
+        top = next((r for r in rows if int(r["id_product_attribute"]) == 0), None)
+        if top is None:
+            return
         q, r, p = product_level_row(rows)
         self._exec(conn, f"UPDATE {self.t('stock_available')} SET quantity=%s, reserved_quantity=%s, "
-                         "physical_quantity=%s WHERE id_product=%s AND id_product_attribute=0 AND id_shop=%s",
-                   (q, r, p, id_product, id_shop))
+                         "physical_quantity=%s WHERE id_stock_available=%s", (q, r, p, top["id_stock_available"]))
 
     def _unseen_orders(self, conn: pymysql.connections.Connection, c: StockCommand,
                        not_counted: set[int]) -> tuple[int, list[int]]:
@@ -447,6 +489,7 @@ class PrestashopDbApplier:
         return {int(r["id"]): StateFlags(int(r["id"]), bool(r["logable"]), bool(r["shipped"])) for r in rows}
 
     def apply_order_state(self, conn: pymysql.connections.Connection, c: OrderStateCommand) -> str:
+        self._lock_order_stock(conn, c.id_order)      # stock rows first: the checkout's lock order
         orders = self._rows(conn, f"SELECT id_order, id_shop, id_shop_group, current_state, reference FROM "
                                   f"{self.t('orders')} WHERE id_order=%s FOR UPDATE", (c.id_order,))
         if not orders:
@@ -512,7 +555,9 @@ class PrestashopDbApplier:
                                  "product_attribute_id", (id_order,))
         changed = []
         for product_id in sorted({int(line["product_id"]) for line in lines}):
-            self._lock_product_stock(conn, product_id, id_shop)     # locks in product order: no deadlock
+            # locked already (apply_order_state); written by primary key only, as they were locked
+            stock = {int(r["id_product_attribute"]): r["id_stock_available"]
+                     for r in self._lock_product_stock(conn, product_id, id_shop)}
             combos = False
             for line in lines:
                 if int(line["product_id"]) != product_id:
@@ -520,13 +565,14 @@ class PrestashopDbApplier:
                 attr = int(line["id_product_attribute"])
                 dq = sign * int(line["product_quantity"])
                 dr = reserve * max(0, int(line["product_quantity"]) - int(line["product_quantity_refunded"]))
-                key = (product_id, attr, id_shop)
+                if attr not in stock:       # no stock row for the line (a product deleted since): nothing to move
+                    continue
                 self._exec(conn, f"UPDATE {self.t('stock_available')} SET quantity=quantity+%s, "
-                                 "reserved_quantity=GREATEST(0, reserved_quantity+%s) "
-                                 "WHERE id_product=%s AND id_product_attribute=%s AND id_shop=%s", (dq, dr, *key))
+                                 "reserved_quantity=GREATEST(0, reserved_quantity+%s) WHERE id_stock_available=%s",
+                           (dq, dr, stock[attr]))
                 # a statement of its own: whether one SET sees the other's new values depends on sql_mode
                 self._exec(conn, f"UPDATE {self.t('stock_available')} SET physical_quantity=quantity+reserved_quantity "
-                                 "WHERE id_product=%s AND id_product_attribute=%s AND id_shop=%s", key)
+                                 "WHERE id_stock_available=%s", (stock[attr],))
                 combos = combos or attr != 0
                 changed.append(f"{product_id}/{attr} {dq:+d}/{dr:+d}")
             if combos:

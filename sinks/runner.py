@@ -9,9 +9,16 @@ anywhere repeats at most an uncommitted batch, whose effects were rolled back wi
 or are idempotent on the remote side (ERP create-by-reference, absolute PATCH), which sinks with
 remote effects make likely by committing after every command (``Applier.remote``).
 
+A command the applier calls ``exclusive`` (the shop sink's stock and order-state commands, which
+lock stock rows that checkouts write) gets a transaction of its own: a checkout never waits behind
+a whole batch, and when InnoDB has to break a deadlock it rolls back the sink's small transaction,
+not the checkout (it picks the transaction with fewer changed rows and locks).
+
 Bad records and permanent failures go to the sinks' dead-letter topic with the reason in
 headers and the original key/value; transient failures roll the batch back and retry it with
 capped exponential backoff (never sooner than Retry-After) until it succeeds or the sink stops.
+A deadlock (1213) or a lock wait timeout (1205) is such a transient failure: the sink's session
+waits at most ``LOCK_WAIT_TIMEOUT_S`` for a row, then rolls back and tries again.
 """
 from __future__ import annotations
 
@@ -38,6 +45,11 @@ from pssync.errors import PssyncError
 
 log = logging.getLogger(__name__)
 
+# innodb_lock_wait_timeout of a sink's session (the server's default is 50 s): a sink that waits
+# for a row the shop holds gives up soon and retries, instead of keeping its own locks, which the
+# shop's requests would queue behind
+LOCK_WAIT_TIMEOUT_S = 5
+
 
 @dataclass(frozen=True)
 class Decoded:
@@ -63,6 +75,9 @@ class Applier(Protocol):
     def before_commit(self) -> None:
         """Flush whatever must be durable before the batch commits (e.g. acknowledgements)."""
         ...
+
+    # optional: ``exclusive(command) -> bool``, True for a command that must commit in a
+    # transaction of its own (it locks rows the shop's own requests write)
 
     def close(self) -> None: ...
 
@@ -98,6 +113,8 @@ class SinkRunner:
     def conn(self) -> pymysql.connections.Connection:
         if self._conn is None or not self._conn.open:
             self._conn = self._connect()
+            with self._conn.cursor() as cur:
+                cur.execute(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_TIMEOUT_S}")
             self._conn.autocommit(False)
         return self._conn
 
@@ -198,7 +215,7 @@ class SinkRunner:
     # ---- one batch ------------------------------------------------------------------------------
     def process(self, messages: list[Message], stop: threading.Event | None = None,
                 record_offsets: bool = True) -> None:
-        groups: Iterable[list[Message]] = ([m] for m in messages) if self.applier.remote else [messages]
+        groups: Iterable[list[Message]] = ([m] for m in messages) if self.applier.remote else self._groups(messages)
         for group in groups:
             attempt = 0
             while True:
@@ -219,6 +236,29 @@ class SinkRunner:
                         raise SinkStopped() from exc
                     if stop is None:
                         self._sleep(pause)
+
+    def _groups(self, messages: list[Message]) -> list[list[Message]]:
+        """The batch in transactions, in order: runs of ordinary commands together, each exclusive
+        command alone."""
+        groups: list[list[Message]] = []
+        run: list[Message] = []
+        for msg in messages:
+            if self._exclusive(msg):
+                groups += [run, [msg]] if run else [[msg]]
+                run = []
+            else:
+                run.append(msg)
+        return groups + [run] if run else groups
+
+    def _exclusive(self, msg: Message) -> bool:
+        exclusive = getattr(self.applier, "exclusive", None)
+        if exclusive is None:
+            return False
+        try:
+            decoded = self.applier.decode(msg.value(), f"{msg.topic()}[{msg.partition()}]@{msg.offset()}")
+        except Exception:   # a bad record, a registry away: the transaction decodes it again and says so
+            return False
+        return bool(exclusive(decoded.command))
 
     def _transaction(self, group: list[Message], record_offsets: bool) -> None:
         conn = self.conn
