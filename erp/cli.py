@@ -50,13 +50,33 @@ def poll(config: Optional[Path] = ConfigOpt) -> None:
 
 
 @app.command("snapshot-stock")
-def snapshot_stock(config: Optional[Path] = ConfigOpt) -> None:
-    """Publish a full stock snapshot (self-correcting downstream)."""
+def snapshot_stock(wait: bool = typer.Option(False, "--wait", help="When a capture is running: wait until "
+                                             "it has published the snapshot."),
+                   timeout: float = typer.Option(300, help="Seconds --wait waits."),
+                   config: Optional[Path] = ConfigOpt) -> None:
+    """Publish a full stock snapshot (self-correcting downstream).
+
+    When the ERP capture (`pssync erp poll`) is running, the request is handed to it through its
+    signals topic and it publishes the snapshot in its own loop; only when none runs is the
+    snapshot taken here (with the capture's transactional identity).
+    """
     from pssync.erp.poller import ErpPoller
+    from pssync.erp.signals import capture_running, offsets_end, request_stock_snapshot, wait_outcome
 
     settings = settings_or_exit(config)
     poller = None
     try:
+        if capture_running(settings):
+            since = offsets_end(settings)
+            signal_id = request_stock_snapshot(settings)
+            typer.echo(f"stock snapshot {signal_id} handed over to the running ERP capture "
+                       f"{settings.erp.name!r}")
+            if wait:
+                outcome = wait_outcome(settings, signal_id, since, timeout)
+                if outcome.error:
+                    fail(PssyncError(f"the ERP capture could not take stock snapshot {signal_id}: {outcome.error}"))
+                typer.echo(f"stock snapshot {outcome.snapshot} published by the capture: {outcome.skus} SKUs")
+            return
         poller = ErpPoller(settings, _adapter(settings))
         poller.prepare()
         typer.echo(f"stock snapshot {poller.snapshot_stock()} published")

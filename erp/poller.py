@@ -30,7 +30,8 @@ from prometheus_client import Counter
 from pssync.bus.kafka import Fenced, ensure_topics, is_fatal_fencing, read_compacted, transactional_producer
 from pssync.bus.registry import Registry
 from pssync.erp.base import CHANGE_KINDS, Change, ChangeKind, Cursor, ErpAdapter
-from pssync.erp.errors import TransientErpError
+from pssync.erp.errors import PermanentErpError, TransientErpError
+from pssync.erp.signals import Progress, Signal, SignalReader, progress_key
 from pssync.erp.topics import TOPICS, ErpEncoders, SnapshotPart, content_digest, topic_name
 from pssync.retry import RetryPolicy
 from pssync.settings import Settings
@@ -119,6 +120,10 @@ class ErpPoller:
         self._backoff = RetryPolicy(base_delay=self.cfg.poll_interval_s, max_delay=60.0)
         self._producer: Producer | None = None
         self._encoders: ErpEncoders | None = None
+        # signals (erp/signals.py): how far they were read, and the one waiting for the ERP
+        self.signals: Progress | None = None
+        self._signal_reader: SignalReader | None = None
+        self._pending_signal: Signal | None = None
 
     def _state_key(self, kind: str) -> bytes:
         return f"{self.cfg.name}:{kind}".encode()
@@ -149,13 +154,15 @@ class ErpPoller:
                 if stored_key.startswith(prefix):
                     self.emitted[kind][stored_key[len(prefix):].decode()] = Emitted.from_json(json.loads(raw))
                     break
+        raw = stored.get(progress_key(self.cfg))
+        self.signals = Progress.from_json(raw) if raw else None
 
     def _commit(self, kind: ChangeKind, changes: list[Change], cursor: Cursor,
                 emitted: dict[str, Emitted], snapshot: tuple[str, int | None] | None = None,
-                forget: list[str] | None = None) -> None:
+                forget: list[str] | None = None, signals: Progress | None = None) -> None:
         """One transaction: the events, the last written values of their keys, tombstones for the
-        keys to ``forget`` and (not for a snapshot) the cursor; the in-memory state follows only
-        once it is committed."""
+        keys to ``forget``, (not for a snapshot) the cursor and the progress of the ``signals``
+        this commit carries out; the in-memory state follows only once it is committed."""
         assert self._producer is not None and self._encoders is not None
         producer = self._producer
         try:
@@ -172,6 +179,8 @@ class ErpPoller:
             if not snapshot:
                 producer.produce(self.cfg.offsets_topic, key=self._state_key(kind),
                                  value=json.dumps(cursor.to_json()).encode())
+            if signals is not None:
+                producer.produce(self.cfg.offsets_topic, key=progress_key(self.cfg), value=signals.to_json())
             producer.commit_transaction()
         except KafkaException as exc:
             if is_fatal_fencing(exc):
@@ -183,6 +192,8 @@ class ErpPoller:
             raise
         if not snapshot:
             self.cursors[kind] = cursor
+        if signals is not None:
+            self.signals = signals
         for key in forget or ():
             self.emitted[kind].pop(key, None)
         self.emitted[kind].update(emitted)
@@ -229,10 +240,12 @@ class ErpPoller:
         horizon = now - dt.timedelta(days=self.cfg.last_emitted_days)
         return [key for key, entry in self.emitted[kind].items() if entry.ts < horizon]
 
-    def snapshot_stock(self, page_size: int | None = None) -> str:
+    def snapshot_stock(self, page_size: int | None = None, snapshot_id: str | None = None,
+                       signal: Signal | None = None) -> str:
         """A full stock snapshot in one Kafka transaction: every row says its snapshot id, its
-        position and the total, so the processors can treat it as self-correcting."""
-        snapshot_id = uuid.uuid4().hex
+        position and the total, so the processors can treat it as self-correcting. Asked for by
+        a ``signal``, the transaction also records that the signal was carried out."""
+        snapshot_id = snapshot_id or uuid.uuid4().hex
         levels = []
         page = None
         while True:
@@ -246,17 +259,68 @@ class ErpPoller:
         # every level is written, even one equal to the last written: a snapshot is what corrects
         # the processors; later changes are compared with what it said
         emitted = {c.key: Emitted(content_digest(c.record), c.ts) for c in changes}
-        self._commit("stock", changes, self.cursors.get("stock", Cursor()), emitted, (snapshot_id, len(changes)))
+        progress = None if signal is None else Progress(signal.offset + 1, signal.id, snapshot_id, len(changes))
+        self._commit("stock", changes, self.cursors.get("stock", Cursor()), emitted, (snapshot_id, len(changes)),
+                     signals=progress)
         log.info("stock snapshot %s: %d SKUs", snapshot_id, len(changes))
         return snapshot_id
 
+    # ---- signals ----------------------------------------------------------------------------
+    def listen(self, timeout: float | None = None) -> bool:
+        """Join the capture's signal group (from then on ``pssync erp snapshot-stock`` hands its
+        snapshots to this capture); True once the signals partition is assigned."""
+        if self._signal_reader is None:
+            start = self.signals.next_offset if self.signals else None
+            self._signal_reader = SignalReader(self.settings, start)
+        return self._signal_reader.join(self.settings.kafka.connect_timeout if timeout is None else timeout)
+
+    @property
+    def listening(self) -> bool:
+        return self._signal_reader is not None and self._signal_reader.assigned
+
+    def take_signals(self) -> None:
+        """Carry out the signals that came: a stock snapshot in this capture's own transaction.
+        One the ERP cannot serve now (down, busy) is kept and tried again on the next cycle."""
+        reader = self._signal_reader
+        if reader is None:
+            return
+        while True:
+            signal = self._pending_signal or reader.poll()
+            if signal is None:
+                return
+            done = self.signals.next_offset if self.signals else 0
+            if signal.offset < done:        # read again after a rebalance: already carried out
+                reader.done(signal)
+                self._pending_signal = None
+                continue
+            self._pending_signal = signal
+            if signal.kind != "snapshot-stock":
+                log.error("ignoring ERP signal %s at offset %d: unknown type %r", signal.id, signal.offset,
+                          signal.kind)
+                self._record_signal(Progress(signal.offset + 1, signal.id, error=f"unknown type {signal.kind!r}"))
+            else:
+                log.info("stock snapshot asked for by signal %s", signal.id)
+                try:
+                    self.snapshot_stock(snapshot_id=signal.id, signal=signal)
+                except PermanentErpError as exc:
+                    log.error("stock snapshot of signal %s refused by the ERP: %s", signal.id, exc)
+                    self._record_signal(Progress(signal.offset + 1, signal.id, error=str(exc)))
+            reader.done(signal)
+            self._pending_signal = None
+
+    def _record_signal(self, progress: Progress) -> None:
+        """A signal passed over: its outcome alone, in one transaction."""
+        self._commit("stock", [], self.cursors.get("stock", Cursor()), {}, ("", 0), signals=progress)
+
     def run(self, stop: threading.Event | None = None) -> None:
         self.prepare()
+        self.listen()
         stop = stop or threading.Event()
         failures = 0
         while not stop.is_set():
             busy = False
             try:
+                self.take_signals()
                 for kind in self.cfg.kinds:
                     busy |= self.poll_once(kind) >= self.cfg.page_size
                 failures = 0
@@ -273,6 +337,9 @@ class ErpPoller:
                 stop.wait(self.cfg.poll_interval_s)
 
     def close(self) -> None:
+        if self._signal_reader is not None:
+            self._signal_reader.close()
+            self._signal_reader = None
         if self._producer is not None:
             try:
                 self._producer.flush(10)

@@ -10,8 +10,9 @@ import pytest
 from pssync.erp.base import Cursor
 from pssync.erp.poller import ErpPoller
 from pssync.erp.topics import topic_name
-from tests.integration.support import Background
-from tests.integration.erp.tryton_support import adapter, new_product, receive_stock, set_price
+from tests.integration.support import Background, run_cli
+from tests.integration.erp.tryton_support import (adapter, new_product, receive_stock, retire_products,
+                                                  set_price)
 
 pytestmark = pytest.mark.integration
 
@@ -189,3 +190,60 @@ def test_full_stock_snapshot_is_marked_with_its_id_and_positions(scratch, stack)
     assert [e.value["snapshot_position"] for e in events] == list(range(len(events)))
     assert {e.value["snapshot_total"] for e in events} == {len(events)}
     assert all(e.value["mode"] == "snapshot" for e in events)
+
+
+def cli_config(settings, stack, path):
+    """The settings as the config file of a `pssync erp ...` command, with the stack's Tryton."""
+    import yaml
+
+    data = settings.model_dump(mode="json")
+    data["erp"]["tryton"] = {"url": f"http://127.0.0.1:{stack.tryton_port}", "database": stack.tryton_database,
+                             "user": stack.tryton_user, "password": stack.tryton_password}
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def wait_listening(running: Running, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not running.poller.listening:
+        running.check()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the capture did not join its signal group within {timeout}s")
+        time.sleep(0.05)
+
+
+def test_a_snapshot_asked_for_while_the_capture_runs_is_taken_by_the_capture(scratch, stack, tmp_path):
+    """`pssync erp snapshot-stock` hands the snapshot to the running capture (its signals topic)
+    instead of taking the capture's transactional identity and fencing it."""
+    settings = poller_settings(scratch, stack)
+    settings.erp.kinds = ["stock"]
+    config = cli_config(settings, stack, tmp_path / "erp.yaml")
+    stock_topic = topic_name(scratch.prefix, "stock")
+    erp = adapter(stack)
+    with Running(settings, stack) as running:
+        wait_listening(running)
+        running.wait_idle()
+        done = run_cli("erp", "snapshot-stock", "--wait", "--timeout", "120", "--config", str(config), timeout=180)
+        assert done.returncode == 0, done.stderr
+        assert "handed over to the running ERP capture" in done.stdout, done.stdout
+        assert "published by the capture" in done.stdout, done.stdout
+        snapshot_id = done.stdout.split("stock snapshot ", 1)[1].split()[0]
+        # the capture was not fenced: it goes on writing the ERP's changes
+        code, = new_product(erp, "20.00")
+        receive_stock(erp, code, 3)
+        until(lambda: scratch.read_topic(stock_topic, settle=0.3),
+              lambda events: any(e.key["id"] == code and e.value["on_hand"] == 3 for e in events))
+        running.wait_idle()
+    events = scratch.read_topic(stock_topic, min_count=1)
+    snapshot = [e for e in events if e.value["snapshot_id"] == snapshot_id]
+    assert snapshot and [e.value["snapshot_position"] for e in snapshot] == list(range(len(snapshot)))
+    assert {e.value["snapshot_total"] for e in snapshot} == {len(snapshot)}
+    later = [e for e in events if e.key["id"] == code]
+    assert later and later[-1].value["mode"] == "delta" and later[-1].value["on_hand"] == 3
+
+    # no capture running (it left its group when it stopped): the command takes the snapshot itself
+    done = run_cli("erp", "snapshot-stock", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "handed over" not in done.stdout and done.stdout.strip().endswith("published"), done.stdout
+    retire_products(erp, [code])
+    erp.close()
