@@ -301,12 +301,22 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         raise ConfigError(describe_validation_error(exc)) from None
 
 
+# a key whose value is never shown in a message (a password, a token, a client secret...)
+_SECRET_WORDS = re.compile(r"pass|secret|token|key|credential|sask|(^|[._])cs$", re.IGNORECASE)
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(_SECRET_WORDS.search(key))
+
+
 def describe_validation_error(exc: ValidationError) -> str:
+    """One line per bad key, naming it and how to set it; the value given is shown only when the
+    key holds no secret (a password given as a number must not end up in a log)."""
     lines = ["invalid configuration:"]
-    for err in exc.errors():
+    for err in exc.errors(include_input=True):
         key = ".".join(str(p) for p in err["loc"]) or "(root)"
         env = "PSSYNC_" + "__".join(str(p) for p in err["loc"] if not isinstance(p, int)).upper()
         given = err.get("input")
-        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        shown = "" if isinstance(given, dict) or is_secret_key(key) else f" (got {given!r})"
         lines.append(f"  {key}: {err['msg']}{shown} [file key '{key}' or env {env}]")
     return "\n".join(lines)

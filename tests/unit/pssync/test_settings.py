@@ -74,3 +74,17 @@ def test_empty_config_file_is_an_error(tmp_path, monkeypatch):
         cfg.write_text(text)
         with pytest.raises(ConfigError, match="is empty"):
             load_settings(cfg)
+
+
+def test_no_secret_given_in_a_wrong_shape_appears_in_the_message(tmp_path, monkeypatch):
+    from pssync.settings import ConfigError, load_settings
+
+    monkeypatch.delenv("PSSYNC_CONFIG", raising=False)
+    config = tmp_path / "pssync.yaml"
+    config.write_text("mysql:\n  password: 987654321\n  port: 99999999\nerp:\n  webhook:\n    secret: 123456789\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    message = str(raised.value)
+    assert "mysql.password" in message and "erp.webhook.secret" in message
+    assert "987654321" not in message and "123456789" not in message
+    assert "99999999" in message            # a value that is no secret is still shown
