@@ -29,12 +29,7 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
-
-@dataclass(frozen=True)
-class Line:
-    id_product: int
-    id_product_attribute: int
-    quantity: int
+from pssync.devstack.shop import Line
 
 
 @dataclass(frozen=True)
