@@ -221,6 +221,11 @@ class SinkSettings(Section):
         None, description="Database (on the mysql server) for the sync log, effects and offsets; "
                           "default the shop database. Set it when the shop forbids writes (webservice mode).")
     webservice: PrestashopWebserviceSettings | None = None
+    instance_id: str | None = Field(
+        None, description="This sink process's static member id in its Kafka group (default: the host "
+                          "name). A restarted sink, or one whose broker was away longer than the session "
+                          "timeout, rejoins as itself and resumes at once; two processes of one sink need "
+                          "different ids.")
     batch_max_commands: int = Field(200, ge=1)
     batch_max_ms: int = Field(200, ge=1)
     retry_attempts: int = Field(5, ge=1)

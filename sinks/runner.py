@@ -32,8 +32,7 @@ from typing import Any, Protocol
 import pymysql
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
-from pssync.bus.kafka import idempotent_producer
-from pssync.bus.kafka import ensure_topics, read_committed_consumer
+from pssync.bus.kafka import ensure_topics, idempotent_producer, member_id, raise_if_fatal, read_committed_consumer
 from pssync.settings import Settings
 from pssync.sinks import synclog
 from pssync.errors import PermanentError, TransientError
@@ -140,7 +139,9 @@ class SinkRunner:
     def run(self, stop: threading.Event) -> None:
         """Follow the topics from the stored offsets until ``stop`` is set."""
         self.prepare()
-        consumer = read_committed_consumer(self.settings.kafka, f"pssync-sink-{self.applier.name}")
+        group = f"pssync-sink-{self.applier.name}"
+        consumer = read_committed_consumer(self.settings.kafka, group,
+                                           static_member=member_id(group, self.settings.sinks.instance_id))
         consumer.subscribe(self.applier.topics, on_assign=self._on_assign)
         try:
             while not stop.is_set():
@@ -187,6 +188,7 @@ class SinkRunner:
             if err is None:
                 good.append(msg)
             elif err.code() != KafkaError._PARTITION_EOF:
+                raise_if_fatal(err, f"pssync-sink-{self.applier.name}")
                 log.warning("sink %s: consumer error %s", self.applier.name, err)
         return good
 

@@ -612,9 +612,6 @@ class SinkProcess:
 
 def test_sigkill_at_random_moments_applies_every_command_exactly_once(scratch, tmp_path):
     settings = sink_settings(scratch, batch_max_commands=4)
-    # static membership: a restarted sink takes its partition back without waiting for the
-    # killed one's session to expire
-    settings.kafka.client_config["group.instance.id"] = f"sink-{scratch.tag}"
     orders = [order(scratch, *ORDERED[i % len(ORDERED)], 1) for i in range(35)]
     t0 = now()
     per_order = [[state(o, "PS_OS_PAYMENT"), state(o, "PS_OS_PREPARATION"), tracking(o, f"TRK{o}"),
@@ -669,3 +666,39 @@ def test_sigkill_at_random_moments_applies_every_command_exactly_once(scratch, t
         assert row(scratch, *p) == (qs[-1], 0, qs[-1])
     for product in (9, 10, 11, 17):
         assert_product_level_is_sum(scratch, product)
+
+
+def test_a_restarted_sink_takes_its_partitions_back_at_once_and_a_second_one_fences_it(scratch, tmp_path):
+    """A sink is a static member of its group (sinks.instance_id, default the host name): after a
+    SIGKILL (or a broker outage longer than the session timeout) it rejoins as itself. As a new
+    member it would wait for the lost one to expire: here a session of 300 s, which the test's
+    bounds are far below."""
+    settings = sink_settings(scratch)
+    settings.kafka.client_config = {"session.timeout.ms": 300_000, "heartbeat.interval.ms": 3000}
+    first, second = (order(scratch, *ORDERED[i], 1) for i in range(2))
+    sink = SinkProcess(settings, tmp_path)
+    sink.start()
+    produce(settings, commands_out(state(first, "PS_OS_PAYMENT")))
+    wait_offset(scratch, settings, 1, timeout=60, failed=lambda: None if sink.alive() else
+                RuntimeError(sink.log.read_text()[-3000:]))
+    sink.kill()
+
+    sink.start()
+    produce(settings, commands_out(state(second, "PS_OS_PAYMENT")))
+    wait_offset(scratch, settings, 2, timeout=90, failed=lambda: None if sink.alive() else
+                RuntimeError(sink.log.read_text()[-3000:]))
+    assert history(scratch, second) == [1, 2]
+
+    # the same identity started twice by mistake: the older process stops, saying why
+    (tmp_path / "intruder").mkdir()
+    intruder = SinkProcess(settings, tmp_path / "intruder")
+    intruder.start()
+    assert sink.proc is not None
+    assert sink.proc.wait(90) != 0
+    said = sink.log.read_text()
+    assert "took over; only one may run with that identity" in said, said[-3000:]
+    assert "Traceback" not in said, said[-3000:]
+    produce(settings, commands_out(state(first, "PS_OS_PREPARATION")))
+    wait_offset(scratch, settings, 3, timeout=90, failed=lambda: None if intruder.alive() else
+                RuntimeError(intruder.log.read_text()[-3000:]))
+    assert intruder.terminate() == 0
