@@ -21,13 +21,15 @@ from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, Write
 from pssync.cdc import binlog_speedups
 from pssync.cdc.columns import TableDef, table_from_binlog
 from pssync.cdc.errors import (ChangeNotInRows, DisplacedByAnotherReader, MissingPrivileges, PositionPurged,
-                               SourceMisconfigured)
+                               SourceMisconfigured, TableTruncated)
 
 log = logging.getLogger(__name__)
 
 _IGNORED_QUERIES = ("BEGIN", "SAVEPOINT", "ROLLBACK TO", "XA ")
 # statements that change rows: in ROW format the binlog holds their rows, never the statement
-_DML = re.compile(r"(INSERT|UPDATE|DELETE|REPLACE|LOAD\s+DATA|LOAD\s+XML)\b", re.I)
+_DML = re.compile(r"(INSERT|UPDATE|DELETE|REPLACE|LOAD\s+DATA|LOAD\s+XML|TRUNCATE)\b", re.I)
+# TRUNCATE TABLE empties a table and is always logged as a statement, whatever binlog_format says
+_TRUNCATE = re.compile(r"TRUNCATE\b", re.I)
 _COMMENTS_AND_LITERALS = re.compile(r"/\*.*?\*/|--[^\n]*|#[^\n]*|'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"",
                                     re.S)
 # a table reference: `db`.`table`, db.table, `table` or table
@@ -181,6 +183,15 @@ class BinlogReader:
                     # a session (or the server) logs in STATEMENT/MIXED format: the rows are unknown,
                     # and going on would lose them without a word; stop before this transaction
                     gtid = current.gtid if current is not None else "(unknown)"
+                    if _TRUNCATE.match(_COMMENTS_AND_LITERALS.sub(" ", _text(event.query)).strip()):
+                        raise TableTruncated(
+                            f"{', '.join(f'{self._database}.{t}' for t in changed)} emptied by TRUNCATE (GTID "
+                            f"{gtid}, binlog {self.file}:{event.packet.log_pos}); TRUNCATE is always logged as a "
+                            "statement, so the rows it removed are not in the binlog and no delete event can be "
+                            "sent for them. The capture stopped before it, its offset not advanced past it. "
+                            "Fix: restart with `pssync cdc run --resnapshot` so the tables are read again "
+                            "(consumers then see the table as it is now); to empty a captured table, use "
+                            "DELETE FROM, which is logged row by row")
                     raise ChangeNotInRows(
                         f"{', '.join(f'{self._database}.{t}' for t in changed)} changed by a statement the "
                         f"binlog holds as SQL, not as rows (GTID {gtid}, binlog {self.file}:{event.packet.log_pos}: "
@@ -229,7 +240,7 @@ def _ignored(query: Any) -> bool:
 
 
 def changed_tables(query: Any, default_schema: str, database: str, tables: frozenset[str]) -> list[str]:
-    """The captured tables a row-changing statement (INSERT, UPDATE, DELETE, REPLACE, LOAD DATA)
+    """The captured tables a row-changing statement (INSERT, UPDATE, DELETE, REPLACE, LOAD DATA, TRUNCATE)
     names, found in a query event; empty for DDL and for statements on other tables. Every table
     it mentions counts (a multi-table UPDATE, INSERT … SELECT): a false alarm stops the capture,
     a miss would lose rows."""

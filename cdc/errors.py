@@ -26,5 +26,10 @@ class ChangeNotInRows(CaptureError):
     or the server in STATEMENT/MIXED format): the changed rows cannot be known."""
 
 
+class TableTruncated(ChangeNotInRows):
+    """A captured table was emptied by TRUNCATE, which the binlog holds as a statement in every
+    format: the rows it removed cannot be sent as deletes."""
+
+
 class AnotherCaptureRunning(CaptureError):
     """A live capture (or another binlog reader) already uses this capture name or server_id."""

@@ -142,7 +142,11 @@ def _registered_reader(conn: pymysql.connections.Connection, server_id: int) -> 
             cur.execute("SHOW SLAVE HOSTS")
             rows = cur.fetchall()
     except pymysql.err.Error as exc:
-        log.debug("SHOW SLAVE HOSTS not available (%s); relying on the capture locks", exc)
+        log.warning("could not check for other binlog readers with mysql.server_id %d: SHOW SLAVE HOSTS "
+                    "was refused (%s). A reader that is not a pssync capture and uses that server_id "
+                    "(a replica, Debezium) would be dropped by the server when this capture connects; "
+                    "to have it checked: GRANT REPLICATION MASTER ADMIN ON *.* TO the capture user",
+                    server_id, exc.args[-1] if exc.args else exc)
         return ""
     for row in rows:
         if int(row.get("Server_id") or 0) == server_id and not str(row.get("Host") or "").startswith(_REPORT_PREFIX):

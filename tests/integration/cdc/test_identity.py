@@ -70,3 +70,20 @@ def test_other_binlog_reader_with_the_same_server_id_is_refused(scratch):
         assert "replica-elsewhere" in str(err.value)
     finally:
         other.close()
+
+
+def test_a_user_who_may_not_list_binlog_readers_is_told_the_check_was_not_made(scratch, caplog):
+    # the stack's pssync user has no REPLICATION MASTER ADMIN: SHOW SLAVE HOSTS is refused to it
+    import logging
+
+    from pssync.cdc.identity import CaptureLock
+
+    settings = scratch.settings(["orders"])
+    caplog.set_level(logging.WARNING, logger="pssync.cdc.identity")
+    lock = CaptureLock(settings.mysql, settings.capture.name)
+    lock.acquire()
+    lock.release()
+    said = [r.getMessage() for r in caplog.records if r.name == "pssync.cdc.identity"]
+    assert len(said) == 1, said
+    assert f"could not check for other binlog readers with mysql.server_id {settings.mysql.server_id}" in said[0]
+    assert "GRANT REPLICATION MASTER ADMIN ON *.* TO the capture user" in said[0]

@@ -8,7 +8,7 @@ import pymysql
 import pytest
 
 from pssync.cdc.binlog import parse_position
-from pssync.cdc.errors import ChangeNotInRows
+from pssync.cdc.errors import ChangeNotInRows, TableTruncated
 from pssync.cdc.offsets import OffsetStore
 from tests.integration.support import CaptureThread, run_cli
 
@@ -76,3 +76,26 @@ def test_change_logged_as_a_statement_stops_the_capture_before_it(scratch, tmp_p
     assert status["state"] == "failed"
     assert "ChangeNotInRows" in status["reason"] and f"GTID {lost}" in status["reason"]
     assert status["transactions_behind"] >= 1
+
+
+def test_truncate_of_a_captured_table_stops_the_capture_before_it(scratch):
+    """TRUNCATE is logged as a statement even in ROW format: its rows are gone without delete
+    events, so the capture stops there, naming the table and the fix, instead of going on."""
+    settings = scratch.settings(["orders", "stock_available"])
+    cap = CaptureThread(settings).__enter__()
+    cap.wait_committed(scratch.gtid_seq())
+    scratch.sql("TRUNCATE TABLE ps_stock_available")
+    truncated = scratch.sql("SELECT @@last_gtid AS g")[0]["g"]
+    cap.thread.join(30)
+    assert not cap.thread.is_alive(), "the capture went on past a TRUNCATE of a captured table"
+    error = cap.error
+    cap.error = None
+    cap.join()
+
+    assert isinstance(error, TableTruncated), error
+    message = str(error)
+    assert f"{scratch.database}.ps_stock_available emptied by TRUNCATE (GTID {truncated}" in message
+    assert "--resnapshot" in message and "DELETE FROM" in message
+    offset = OffsetStore(settings.kafka, settings.capture.offsets_topic, settings.capture.name).load()
+    domain = int(truncated.split("-", 1)[0])
+    assert parse_position(offset.gtid)[domain] != truncated

@@ -34,3 +34,9 @@ def test_status_says_streaming_only_while_the_capture_runs():
     assert run_report(False, True, failed)["reason"].startswith("ChangeNotInRows")
     assert run_report(False, True, RunState("running")) == {"state": "stopped"}
     assert run_report(False, True, None) == {"state": "stopped"}
+
+
+def test_truncate_of_a_captured_table_is_a_change_the_binlog_does_not_hold_as_rows():
+    assert changed("TRUNCATE TABLE ps_stock_available") == ["ps_stock_available"]
+    assert changed("truncate `prestashop`.`ps_orders`", schema="") == ["ps_orders"]
+    assert changed("TRUNCATE TABLE ps_connections") == []
