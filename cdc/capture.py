@@ -18,10 +18,10 @@ from pssync.bus.kafka import Fenced, broker_watch, ensure_topics, is_fatal_fenci
 from pssync.bus.avro import AvroEncoder
 from pssync.bus.registry import Registry
 from pssync.schemas.dead_letters import error_headers
-from pssync.schemas.headers import ORIGIN_HEADER
+from pssync.schemas.headers import NEW_KEY_HEADER, OLD_KEY_HEADER, ORIGIN_HEADER
 from pssync.cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCHEMA
 from pssync.cdc import database, identity
-from pssync.cdc.binlog import BinlogReader, Idle, Rows, Transaction
+from pssync.cdc.binlog import BinlogReader, Idle, RowChange, Rows, Transaction
 from pssync.cdc.columns import TableDef
 from pssync.cdc.errors import CaptureError
 from pssync.cdc.events import SourceInfo, TableCodec, topic_for
@@ -415,16 +415,32 @@ class Capture:
                 # tagged with the sink's name (header pssync.origin) for processors to recognise.
                 progress.origin = str((change.after or change.before or {}).get("sink") or "sink")
                 continue
-            order, per_table = progress.next(name)
-            if progress.skipping(order):
-                continue
-            source = SourceInfo(self.cap.topic_prefix, db, name, rows.ts * 1000, rows.server_id,
-                                rows.gtid, change.file, change.pos, change.row)
-            emitted += self._emit(change.table, change.op, change.before, change.after, source,
-                                  {"id": rows.gtid, "total_order": order,
-                                   "data_collection_order": per_table},
-                                  [(ORIGIN_HEADER, progress.origin.encode())] if progress.origin else None)
+            origin = [(ORIGIN_HEADER, progress.origin.encode())] if progress.origin else []
+            for op, before, after, headers in self._events_of(change):
+                order, per_table = progress.next(name)
+                if progress.skipping(order):
+                    continue
+                source = SourceInfo(self.cap.topic_prefix, db, name, rows.ts * 1000, rows.server_id,
+                                    rows.gtid, change.file, change.pos, change.row)
+                emitted += self._emit(change.table, op, before, after, source,
+                                      {"id": rows.gtid, "total_order": order,
+                                       "data_collection_order": per_table},
+                                      [*origin, *headers] or None)
         return emitted
+
+    def _events_of(self, change: RowChange) -> list[tuple[str, dict | None, dict | None, list[tuple[str, bytes]]]]:
+        """The events of one row change. An update of a primary-key column is, as Debezium has it,
+        a delete of the old key (then its tombstone) and a create of the new one, each naming the
+        other key in a header (``__debezium.newkey`` / ``__debezium.oldkey``, the key as JSON):
+        a consumer that keeps rows by key would otherwise keep the old row for ever."""
+        key = change.table.primary_key
+        if change.op != "u" or not key or all(change.before.get(c) == change.after.get(c) for c in key):
+            return [(change.op, change.before, change.after, [])]
+        convert = self.codec(change.table).convert
+        old, new = (json.dumps(convert.key(convert(row)), default=str, sort_keys=True).encode()
+                    for row in (change.before, change.after))
+        return [("d", change.before, None, [(NEW_KEY_HEADER, new)]),
+                ("c", None, change.after, [(OLD_KEY_HEADER, old)])]
 
     def run(self, stop: threading.Event | None = None) -> None:
         self.prepare()

@@ -7,6 +7,10 @@ from typing import Any
 # On a change event the capture wrote from a transaction of one of our own sinks (the sink's echo
 # marker row was in it): value = the sink's name. The processors never act on such an event.
 ORIGIN_HEADER = "pssync.origin"
+# On the two events of a primary-key update (a delete of the old key, a create of the new one), as
+# Debezium names them: the other event's key, as JSON.
+NEW_KEY_HEADER = "__debezium.newkey"
+OLD_KEY_HEADER = "__debezium.oldkey"
 # On the processors' internal topics: what an event is (a source table, an ERP topic kind such as
 # ``erp.stock``, or a ``stock.*`` event between the processors).
 KIND_HEADER = "pssync.kind"

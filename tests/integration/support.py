@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pymysql
@@ -32,6 +32,7 @@ class Event:
     offset: int
     key: dict[str, Any]
     value: dict[str, Any] | None   # None: tombstone
+    headers: dict[str, bytes] = field(default_factory=dict)
 
 
 class Background:
@@ -211,7 +212,8 @@ def read_topics(scratch: Scratch, topics: list[str], *, min_count: int = 0, time
         key = deser(msg.key(), SerializationContext(msg.topic(), MessageField.KEY))
         value = deser(msg.value(), SerializationContext(msg.topic(), MessageField.VALUE)) \
             if msg.value() is not None else None
-        events.append(Event(msg.topic(), msg.partition(), msg.offset(), key, value))
+        events.append(Event(msg.topic(), msg.partition(), msg.offset(), key, value,
+                            {k: v for k, v in msg.headers() or ()}))
     return events
 
 

@@ -102,6 +102,29 @@ def test_insert_update_delete_in_each_captured_table(scratch):
             assert v["transaction"]["total_order"] == 1
 
 
+def test_primary_key_update_is_a_delete_of_the_old_key_and_a_create_of_the_new(scratch):
+    """As Debezium emits it: a key-based consumer (a JDBC sink, a compacted topic) must not keep
+    the row under its old key."""
+    with CaptureThread(scratch.settings(["stock_available"])) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        scratch.sql("UPDATE ps_stock_available SET id_stock_available=1000, quantity=5 WHERE id_stock_available=2",
+                    "UPDATE ps_stock_available SET quantity=6 WHERE id_stock_available=1000")
+        cap.wait_committed(scratch.gtid_seq())
+
+    events = [e for e in scratch.read_topic(scratch.topic("stock_available"), min_count=1)
+              if e.value is None or e.value["op"] != "r"]
+    assert [(e.key["id_stock_available"], e.value["op"] if e.value else "tombstone") for e in events] == \
+        [(2, "d"), (2, "tombstone"), (1000, "c"), (1000, "u")]
+    deleted, created, updated = events[0].value, events[2].value, events[3].value
+    assert deleted["before"]["id_stock_available"] == 2 and deleted["after"] is None
+    assert created["before"] is None and created["after"]["quantity"] == 5
+    assert events[0].headers["__debezium.newkey"] == b'{"id_stock_available": 1000}'
+    assert events[2].headers["__debezium.oldkey"] == b'{"id_stock_available": 2}'
+    # one source transaction, its events numbered in turn
+    assert [v["transaction"]["total_order"] for v in (deleted, created, updated)] == [1, 2, 3]
+    assert deleted["transaction"]["id"] == created["transaction"]["id"] == updated["transaction"]["id"]
+
+
 def test_prestashop_values_decode_exactly(scratch):
     with CaptureThread(scratch.settings(["orders"])) as cap:
         cap.wait_committed(scratch.gtid_seq())
