@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
 from pssync.settings import KafkaSettings
 from pssync.errors import PermanentError, TransientError
@@ -225,6 +225,37 @@ def ensure_topics(settings: KafkaSettings, topics: dict[str, dict[str, str]],
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
+
+
+def message_limits(settings: KafkaSettings, topics: list[str], at_least: int | None = None,
+                   timeout: float = 30.0) -> dict[str, int]:
+    """Each topic's ``max.message.bytes`` as the broker has it. With ``at_least``, a topic below it
+    (created before, or by someone else at the broker's 1 MB default) is raised to it first; where
+    the cluster refuses (no ALTER_CONFIGS right), its lower limit stays and is returned, said once."""
+    client = admin(settings)
+
+    def read() -> dict[str, int]:
+        found = client.describe_configs([ConfigResource(ResourceType.TOPIC, t) for t in topics],
+                                        request_timeout=timeout)
+        return {res.name: int(f.result(timeout)["max.message.bytes"].value) for res, f in found.items()}
+
+    limits = read()
+    low = [t for t, limit in limits.items() if at_least is not None and limit < at_least]
+    if not low:
+        return limits
+    futures = client.incremental_alter_configs([ConfigResource(
+        ResourceType.TOPIC, t, incremental_configs=[ConfigEntry(
+            "max.message.bytes", str(at_least), incremental_operation=AlterConfigOpType.SET)])
+        for t in low], request_timeout=timeout)
+    for res, future in futures.items():
+        try:
+            future.result(timeout)
+            log.info("topic %s: max.message.bytes raised from %d to %d", res.name, limits[res.name], at_least)
+        except KafkaException as exc:
+            log.warning("topic %s accepts records up to %d bytes (max.message.bytes) and could not be "
+                        "raised to %d (%s); larger events go to the dead-letter topic", res.name,
+                        limits[res.name], at_least, exc.args[0].str())
+    return read()
 
 
 def is_fatal_fencing(exc: KafkaException) -> bool:

@@ -14,7 +14,8 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from prometheus_client import Counter, Gauge, Histogram
 from tqdm import tqdm
 
-from pssync.bus.kafka import Fenced, broker_watch, ensure_topics, is_fatal_fencing, transactional_producer
+from pssync.bus.kafka import (Fenced, broker_watch, ensure_topics, is_fatal_fencing, message_limits,
+                             transactional_producer)
 from pssync.bus.avro import AvroEncoder
 from pssync.bus.registry import Registry
 from pssync.schemas.dead_letters import error_headers
@@ -23,7 +24,7 @@ from pssync.cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCH
 from pssync.cdc import database, identity
 from pssync.cdc.binlog import BinlogReader, Idle, RowChange, Rows, Transaction
 from pssync.cdc.columns import TableDef
-from pssync.cdc.errors import CaptureError
+from pssync.cdc.errors import CaptureError, EventTooLarge
 from pssync.cdc.events import SourceInfo, TableCodec, topic_for
 from pssync.cdc.offsets import AdhocSnapshot, OffsetStore, SourceOffset
 from pssync.cdc.row_values import BadValue
@@ -44,6 +45,8 @@ LAG = Gauge("pssync_cdc_source_lag_seconds", "Now minus commit time of the last 
 OFFSET_ONLY_INTERVAL_S = 1.0
 # a commit that has not gone through by then is waited for again, the wait said once per outage
 COMMIT_WAIT_S = 5.0
+# what Kafka's record and batch framing adds to a record's key, value and headers, rounded up
+RECORD_OVERHEAD = 1024
 
 
 def transaction_topic(settings: Settings) -> str:
@@ -70,6 +73,7 @@ class Capture:
         self._codecs: dict[TableDef, TableCodec] = {}
         self._txn_encoders: tuple[AvroEncoder, AvroEncoder] | None = None
         self._producer: Producer | None = None
+        self._limits: dict[str, int] = {}          # event topic -> max.message.bytes at the broker
         self.committed: SourceOffset | None = None
         self.lock = identity.CaptureLock(settings.mysql, self.cap.name)
         self.kafka_watch = broker_watch(settings.kafka)
@@ -110,11 +114,15 @@ class Capture:
         }
         if self.cap.transaction_metadata:
             topics[transaction_topic(self.settings)] = {}
-        for table in self.tables:
-            topics[topic_for(self.cap.topic_prefix, db, table)] = {}
+        size = {"max.message.bytes": str(self.cap.max_event_bytes)}
+        event_topics = [topic_for(self.cap.topic_prefix, db, table) for table in self.tables]
+        topics.update({topic: dict(size) for topic in event_topics})
         ensure_topics(self.settings.kafka, topics, timeout=self.settings.kafka.connect_timeout)
+        self._limits = message_limits(self.settings.kafka, event_topics, at_least=self.cap.max_event_bytes,
+                                      timeout=self.settings.kafka.connect_timeout)
         self._producer = transactional_producer(self.settings.kafka, f"pssync-cdc-{self.cap.name}",
-                                                init_timeout=self.settings.kafka.connect_timeout)
+                                                init_timeout=self.settings.kafka.connect_timeout,
+                                                **{"message.max.bytes": self.cap.max_event_bytes + RECORD_OVERHEAD})
         self.committed = self.offsets.load()
         return self.committed
 
@@ -184,6 +192,19 @@ class Capture:
             key, value = codec.encode(op, before, after, source, transaction)
         except (BadValue, ValueError, TypeError) as exc:
             self._dead_letter(table, after or before or {}, exc, source, codec)
+            return 0
+        size = len(key) + len(value) + sum(len(k) + len(v) for k, v in headers or ()) + RECORD_OVERHEAD
+        limit = min(self._limits.get(codec.topic, self.cap.max_event_bytes), self.cap.max_event_bytes)
+        if size > limit:
+            row = after or before or {}
+            self._dead_letter(table, {c: row.get(c) for c in table.primary_key},
+                              EventTooLarge(f"{op} event of {size} bytes is larger than topic {codec.topic} "
+                                            f"accepts ({limit} bytes: capture.max_event_bytes and the "
+                                            "topic's max.message.bytes); the row is left out of this dead "
+                                            "letter, only its key is here. Fix: raise capture.max_event_bytes "
+                                            "(and the broker's message.max.bytes if it is lower), then re-emit "
+                                            "the table with `pssync cdc snapshot --table`"),
+                              source, codec)
             return 0
         self._produce(codec.topic, key, value, headers)
         if op == "d":

@@ -33,3 +33,7 @@ class TableTruncated(ChangeNotInRows):
 
 class AnotherCaptureRunning(CaptureError):
     """A live capture (or another binlog reader) already uses this capture name or server_id."""
+
+
+class EventTooLarge(PermanentError):
+    """A change event larger than its topic accepts: dead-lettered (key only), the capture goes on."""

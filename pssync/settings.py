@@ -93,6 +93,11 @@ class CaptureSettings(Section):
     datetime_zone: str = Field("UTC", description="Time zone the shop writes DATETIME columns in.")
     heartbeat_seconds: float = Field(0.1, gt=0)
     retry_attempts: int = Field(5, ge=1)
+    max_event_bytes: int = Field(
+        8_000_000, ge=100_000, le=100_000_000,
+        description="Largest change event (key, value and headers) the capture writes; its topics are "
+                    "created (or raised) to accept it. A larger one goes to the dead-letter topic. "
+                    "Consumers need fetch sizes to match (e.g. max.partition.fetch.bytes).")
 
     @field_validator("tables")
     @classmethod

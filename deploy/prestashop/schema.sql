@@ -7,7 +7,10 @@
 --   * orders.reference                  VARCHAR(9)   (VARCHAR(255) in 8.2/9)
 --   * product/product_attribute.ean13,
 --     order_detail.product_ean13        VARCHAR(13)  (VARCHAR(20) in 8.2/9)
---   * TEXT columns stay TEXT            (some become MEDIUMTEXT in 8.2/9)
+--   * except: the ten TEXT columns 8.2.0 has as MEDIUMTEXT are MEDIUMTEXT here (address.other,
+--     configuration.value, customer.note, orders.gift_message, orders.note,
+--     order_detail.product_name, order_invoice.shop_address, order_invoice.note,
+--     product_lang.description, product_lang.description_short): rows over 1 MB are real
 --
 -- Tables that are NOT in db_structure.sql because Doctrine creates them from
 -- entities (src/PrestaShopBundle/Entity/*) are written as the Doctrine schema
@@ -100,7 +103,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_configuration` (
   `id_shop_group` int(11) unsigned DEFAULT NULL,
   `id_shop` int(11) unsigned DEFAULT NULL,
   `name` varchar(254) NOT NULL,
-  `value` text,
+  `value` mediumtext,
   `date_add` datetime NOT NULL,
   `date_upd` datetime NOT NULL,
   PRIMARY KEY (`id_configuration`),
@@ -165,7 +168,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_customer` (
   `show_public_prices` tinyint(1) unsigned NOT NULL DEFAULT '0',
   `max_payment_days` int(10) unsigned NOT NULL DEFAULT '60',
   `secure_key` varchar(32) NOT NULL DEFAULT '-1',
-  `note` text,
+  `note` mediumtext,
   `active` tinyint(1) unsigned NOT NULL DEFAULT '0',
   `is_guest` tinyint(1) NOT NULL DEFAULT '0',
   `deleted` tinyint(1) NOT NULL DEFAULT '0',
@@ -198,7 +201,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_address` (
   `address2` varchar(128) DEFAULT NULL,
   `postcode` varchar(12) DEFAULT NULL,
   `city` varchar(64) NOT NULL,
-  `other` text,
+  `other` mediumtext,
   `phone` varchar(32) DEFAULT NULL,
   `phone_mobile` varchar(32) DEFAULT NULL,
   `vat_number` varchar(32) DEFAULT NULL,
@@ -344,8 +347,8 @@ CREATE TABLE IF NOT EXISTS `PREFIX_product_lang` (
   `id_product` int(10) unsigned NOT NULL,
   `id_shop` int(11) unsigned NOT NULL DEFAULT '1',
   `id_lang` int(10) unsigned NOT NULL,
-  `description` text,
-  `description_short` text,
+  `description` mediumtext,
+  `description_short` mediumtext,
   `link_rewrite` varchar(128) NOT NULL,
   `meta_description` varchar(512) DEFAULT NULL,
   `meta_keywords` varchar(255) DEFAULT NULL,
@@ -551,7 +554,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_orders` (
   `module` varchar(255) DEFAULT NULL,
   `recyclable` tinyint(1) unsigned NOT NULL DEFAULT '0',
   `gift` tinyint(1) unsigned NOT NULL DEFAULT '0',
-  `gift_message` text,
+  `gift_message` mediumtext,
   `mobile_theme` tinyint(1) NOT NULL DEFAULT '0',
   `total_discounts` decimal(20, 6) NOT NULL DEFAULT '0.00',
   `total_discounts_tax_incl` decimal(20, 6) NOT NULL DEFAULT '0.00',
@@ -578,7 +581,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_orders` (
   `valid` int(1) unsigned NOT NULL DEFAULT '0',
   `date_add` datetime NOT NULL,
   `date_upd` datetime NOT NULL,
-  `note` text,
+  `note` mediumtext,
   PRIMARY KEY (`id_order`),
   KEY `reference` (`reference`),
   KEY `id_customer` (`id_customer`),
@@ -608,7 +611,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_order_detail` (
   `product_id` int(10) unsigned NOT NULL,
   `product_attribute_id` int(10) unsigned DEFAULT NULL,
   `id_customization` int(10) unsigned DEFAULT 0,
-  `product_name` text NOT NULL,
+  `product_name` mediumtext NOT NULL,
   `product_quantity` int(10) unsigned NOT NULL DEFAULT '0',
   `product_quantity_in_stock` int(10) NOT NULL DEFAULT '0',
   `product_quantity_refunded` int(10) unsigned NOT NULL DEFAULT '0',
@@ -705,8 +708,8 @@ CREATE TABLE IF NOT EXISTS `PREFIX_order_invoice` (
   `shipping_tax_computation_method` int(10) unsigned NOT NULL,
   `total_wrapping_tax_excl` decimal(20, 6) NOT NULL DEFAULT '0.00',
   `total_wrapping_tax_incl` decimal(20, 6) NOT NULL DEFAULT '0.00',
-  `shop_address` text DEFAULT NULL,
-  `note` text,
+  `shop_address` mediumtext DEFAULT NULL,
+  `note` mediumtext,
   `date_add` datetime NOT NULL,
   PRIMARY KEY (`id_order_invoice`),
   KEY `id_order` (`id_order`)
