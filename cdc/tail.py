@@ -32,7 +32,7 @@ def summarise(topic: str, key: dict | None, value: dict | None) -> dict[str, Any
     if changed is not None:
         out["changed"] = changed
     else:
-        out["row"] = {k: _plain(v) for k, v in (row or {}).items() if v not in (None, "", 0)}
+        out["row"] = {k: _plain(v) for k, v in (row or {}).items()}   # 0, '' and null are values too
     return out
 
 
