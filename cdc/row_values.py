@@ -30,8 +30,17 @@ class BadValue(PermanentError, ValueError):
 
 
 def _zero_date(value: Any) -> bool:
-    # pymysql hands back zero or invalid dates as the raw string
-    return isinstance(value, (str, bytes)) and (value[:4] in ("0000", b"0000") or value[5:7] in ("00", b"00"))
+    """A zero date, or one with a zero part ('1985-06-00', '2024-00-00', allowed without
+    NO_ZERO_IN_DATE): pymysql hands them back as the raw string, and the binlog reader as None,
+    so both readers give the same null."""
+    return isinstance(value, (str, bytes)) and (
+        value[:4] in ("0000", b"0000") or value[5:7] in ("00", b"00") or value[8:10] in ("00", b"00"))
+
+
+def _year(value: Any) -> Any:
+    # YEAR 0000 is one byte 0 in the binlog, which the binlog reader hands back as 1900 (a year
+    # YEAR cannot hold: its range is 1901-2155 and 0000); SELECT gives 0
+    return 0 if value == 1900 else value
 
 
 def _temporal(col: Column, zone: dt.tzinfo) -> Converter:
@@ -167,8 +176,10 @@ def _decimal(scale: int) -> Converter:
 def converter_for(col: Column, zone: dt.tzinfo) -> Converter | None:
     """None means the value passes through unchanged (the hot path for ints and strings)."""
     kind = col.kind
-    if kind in (Kind.INT, Kind.LONG, Kind.YEAR, Kind.FLOAT, Kind.DOUBLE, Kind.ENUM):
+    if kind in (Kind.INT, Kind.LONG, Kind.FLOAT, Kind.DOUBLE, Kind.ENUM):
         return None
+    if kind == Kind.YEAR:
+        return _year
     if kind == Kind.STRING:
         return _string
     if kind == Kind.BYTES:

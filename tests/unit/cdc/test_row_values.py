@@ -78,3 +78,16 @@ def test_unconvertible_value_names_table_column_and_value():
     conv = RowConverter(table(ID, Column("date_add", Kind.DATETIME, "datetime")))
     with pytest.raises(BadValue, match=r"prestashop\.ps_orders\.date_add: cannot convert 'garbage'"):
         conv({"id_order": 1, "date_add": "garbage"})
+
+
+@pytest.mark.parametrize("partial", ["1985-06-00", "2024-00-00", b"1985-06-00", "1985-06-00 10:00:00"])
+def test_dates_with_a_zero_part_are_null_as_the_binlog_reader_gives_them(partial):
+    conv = RowConverter(table(ID, Column("birthday", Kind.DATE, "date"), Column("d", Kind.DATETIME, "datetime")))
+    assert conv({"id_order": 1, "birthday": partial, "d": partial}) == {"id_order": 1, "birthday": None, "d": None}
+
+
+def test_year_zero_is_zero_from_both_readers():
+    conv = RowConverter(table(ID, Column("y", Kind.YEAR, "year")))
+    assert conv({"id_order": 1, "y": 1900})["y"] == 0      # the binlog reader's 0000
+    assert conv({"id_order": 1, "y": 0})["y"] == 0         # SELECT's
+    assert conv({"id_order": 1, "y": 2024})["y"] == 2024
