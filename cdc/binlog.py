@@ -19,7 +19,7 @@ from pymysqlreplication.event import (
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from pssync.cdc import binlog_speedups
-from pssync.cdc.columns import TableDef, table_from_binlog
+from pssync.cdc.columns import TableDef, table_from_binlog, with_key
 from pssync.cdc.errors import (ChangeNotInRows, DisplacedByAnotherReader, MissingPrivileges, PositionPurged,
                                SourceMisconfigured, TableTruncated)
 
@@ -94,8 +94,9 @@ def format_position(position: dict[int, str]) -> str:
 class BinlogReader:
     def __init__(self, connection: dict[str, Any], server_id: int, database: str,
                  tables: list[str], start_gtid: str, heartbeat: float = 0.1,
-                 report_host: str | None = None) -> None:
+                 report_host: str | None = None, key_columns: dict[str, tuple[str, ...]] | None = None) -> None:
         self.server_id = server_id
+        self._key_columns = key_columns or {}
         self._database = database
         self._tables = frozenset(tables)
         self._position = parse_position(start_gtid)
@@ -150,7 +151,8 @@ class BinlogReader:
                 raise SourceMisconfigured(
                     f"binlog events for {event.schema}.{event.table} carry no column names: "
                     "set binlog_row_metadata=FULL on the server")
-            found = table_from_binlog(event.schema, event.table, table_obj.columns)
+            found = with_key(table_from_binlog(event.schema, event.table, table_obj.columns),
+                             self._key_columns.get(event.table))
             if len(self._table_defs) > 1000:
                 self._table_defs.clear()
             self._table_defs[signature] = found

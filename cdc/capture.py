@@ -23,7 +23,7 @@ from pssync.schemas.headers import NEW_KEY_HEADER, OLD_KEY_HEADER, ORIGIN_HEADER
 from pssync.cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCHEMA
 from pssync.cdc import database, identity
 from pssync.cdc.binlog import BinlogReader, Idle, RowChange, Rows, Transaction
-from pssync.cdc.columns import TableDef
+from pssync.cdc.columns import TableDef, with_key
 from pssync.cdc.errors import CaptureError, EventTooLarge
 from pssync.cdc.events import SourceInfo, TableCodec, topic_for
 from pssync.cdc.offsets import AdhocSnapshot, OffsetStore, SourceOffset
@@ -67,6 +67,9 @@ class Capture:
         self.registry = registry or Registry(settings.registry, attempts=self.cap.retry_attempts)
         self.offsets = OffsetStore(settings.kafka, self.cap.offsets_topic, self.cap.name)
         self.tables = [database.prefixed(settings.mysql, t) for t in self.cap.tables] + list(self.cap.extra_tables)
+        # configured event keys (capture.key_columns), by full table name
+        self.key_columns = {(t if t in self.cap.extra_tables else database.prefixed(settings.mysql, t)): tuple(cols)
+                            for t, cols in self.cap.key_columns.items()}
         # the shop sink's marker table: read from the binlog, never emitted (see _emit_rows)
         self.echo_table = settings.sinks.echo_table
         self.on_commit = on_commit
@@ -96,10 +99,16 @@ class Capture:
                 raise CaptureError(
                     f"captured tables not found in database {self.settings.mysql.database!r}: "
                     f"{', '.join(missing)} (check capture.tables and mysql.table_prefix)")
-            keyless = [t for t in self.tables
-                       if not database.table_def(conn, self.settings.mysql.database, t).primary_key]
+            unknown = [t for t in self.key_columns if t not in self.tables]
+            if unknown:
+                raise CaptureError(f"capture.key_columns names tables that are not captured: {', '.join(unknown)}")
+            keyless = [t for t in self.tables if not self.table_def(conn, t).primary_key]
             if keyless:
-                raise CaptureError(f"tables without a primary key cannot be keyed: {', '.join(keyless)}")
+                raise CaptureError(
+                    f"tables without a primary key cannot be keyed: {', '.join(keyless)}. Fix: give their "
+                    "event key columns in capture.key_columns (like Debezium's message.key.columns), e.g. "
+                    f"key_columns: {{{keyless[0].removeprefix(self.settings.mysql.table_prefix)}: [col_a, col_b]}} "
+                    "(columns that identify a row), or leave the tables out of capture.tables")
         finally:
             conn.close()
         # before anything reaches Kafka or the binlog: a second capture must not fence or displace
@@ -125,6 +134,10 @@ class Capture:
                                                 **{"message.max.bytes": self.cap.max_event_bytes + RECORD_OVERHEAD})
         self.committed = self.offsets.load()
         return self.committed
+
+    def table_def(self, conn: Any, table: str) -> TableDef:
+        """The table as the catalogue has it, keyed as configured (capture.key_columns)."""
+        return with_key(database.table_def(conn, self.settings.mysql.database, table), self.key_columns.get(table))
 
     def codec(self, table: TableDef) -> TableCodec:
         found = self._codecs.get(table)
@@ -228,7 +241,7 @@ class Capture:
             self._producer.begin_transaction()
             now_ms = int(time.time() * 1000)
             for t_index, name in enumerate(wanted):
-                table = database.table_def(catalogue, db, name)
+                table = self.table_def(catalogue, name)
                 total = snap.count(name)
                 last_table = t_index == len(wanted) - 1
                 bar = tqdm(total=total, desc=f"snapshot {name}", unit="row", disable=not progress,
@@ -282,7 +295,8 @@ class Capture:
         mysql = self.settings.mysql
         reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
                               mysql.database, [*self.tables, self.echo_table], start.gtid,
-                              self.cap.heartbeat_seconds, report_host=identity.report_host(self.cap.name))
+                              self.cap.heartbeat_seconds, report_host=identity.report_host(self.cap.name),
+                              key_columns=self.key_columns)
         signals = SignalReader(self.settings, start.signal_offset)
         log.info("streaming from GTID %r (%s:%s)", start.gtid, start.file, start.pos)
         producer = self._producer
@@ -372,7 +386,7 @@ class Capture:
         name = adhoc.tables[0]
         catalogue = database.connect(self.settings.mysql)
         try:
-            table = database.table_def(catalogue, self.settings.mysql.database, name)
+            table = self.table_def(catalogue, name)
         finally:
             catalogue.close()
         limit = self.cap.snapshot_chunk_rows

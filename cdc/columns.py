@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from pssync.cdc.errors import SourceMisconfigured
 
 from pymysqlreplication.constants import FIELD_TYPE
 from pssync.errors import PermanentError
@@ -175,3 +177,15 @@ def column_from_binlog(col: Any) -> Column:
 def table_from_binlog(database: str, table: str, columns: list[Any]) -> TableDef:
     cols = tuple(column_from_binlog(c) for c in columns)
     return TableDef(database, table, cols, tuple(c.name for c in cols if c.primary_key))
+
+
+def with_key(table: TableDef, columns: tuple[str, ...] | None) -> TableDef:
+    """The table keyed on ``columns`` (configured key columns, see capture.key_columns) instead of
+    its primary key; unchanged when none are configured."""
+    if not columns or columns == table.primary_key:
+        return table
+    missing = [c for c in columns if c not in {col.name for col in table.columns}]
+    if missing:
+        raise SourceMisconfigured(f"capture.key_columns for {table.table} names columns it does not "
+                                  f"have: {', '.join(missing)}")
+    return replace(table, primary_key=tuple(columns))

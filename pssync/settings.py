@@ -98,6 +98,11 @@ class CaptureSettings(Section):
         description="Largest change event (key, value and headers) the capture writes; its topics are "
                     "created (or raised) to accept it. A larger one goes to the dead-letter topic. "
                     "Consumers need fetch sizes to match (e.g. max.partition.fetch.bytes).")
+    key_columns: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Event key columns by table (unprefixed, as in `tables`), for tables without a "
+                    "primary key, e.g. {order_detail_tax: [id_order_detail, id_tax]}; like Debezium's "
+                    "message.key.columns. Given for a table with a primary key, it replaces it as the key.")
 
     @field_validator("tables")
     @classmethod

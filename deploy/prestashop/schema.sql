@@ -660,6 +660,17 @@ CREATE TABLE IF NOT EXISTS `PREFIX_order_detail` (
   KEY `id_order_id_order_detail` (`id_order`, `id_order_detail`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
+/* Taxes of each order line. No primary key in PrestaShop's schema (one of four core tables
+   without one): capturing it needs capture.key_columns. */
+CREATE TABLE IF NOT EXISTS `PREFIX_order_detail_tax` (
+  `id_order_detail` int(11) NOT NULL,
+  `id_tax` int(11) NOT NULL,
+  `unit_amount` decimal(16,6) NOT NULL DEFAULT '0.000000',
+  `total_amount` decimal(16,6) NOT NULL DEFAULT '0.000000',
+  KEY `id_order_detail` (`id_order_detail`),
+  KEY `id_tax` (`id_tax`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
 /* State changes. id_employee = 0 for system / customer / webservice changes */
 CREATE TABLE IF NOT EXISTS `PREFIX_order_history` (
   `id_order_history` int(10) unsigned NOT NULL AUTO_INCREMENT,

@@ -149,3 +149,27 @@ def test_unconvertible_row_goes_to_dead_letter_and_capture_continues(scratch):
     assert headers["pssync.schema.id"] == str(registered).encode()
     assert json.loads(msg.value())["schema_id"] == registered
     assert scratch.read_topic(scratch.topic("orders"), min_count=1)[-1].key == {"id_order": 77}
+
+
+def test_a_table_without_a_primary_key_is_refused_naming_the_fix_then_captured_on_its_configured_key(scratch):
+    from pssync.cdc.errors import CaptureError
+
+    scratch.sql("INSERT INTO ps_order_detail_tax VALUES (1, 1, 1.000000, 2.000000), (2, 1, 0.500000, 0.500000)")
+    refused = Capture(scratch.settings(["order_detail_tax"]))
+    with pytest.raises(CaptureError) as err:
+        refused.prepare()
+    refused.close()
+    assert "tables without a primary key cannot be keyed: ps_order_detail_tax" in str(err.value)
+    assert "key_columns: {order_detail_tax: [col_a, col_b]}" in str(err.value)
+
+    settings = scratch.settings(["order_detail_tax"], key_columns={"order_detail_tax": ["id_order_detail", "id_tax"]})
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        scratch.sql("UPDATE ps_order_detail_tax SET total_amount=3 WHERE id_order_detail=1")
+        scratch.sql("DELETE FROM ps_order_detail_tax WHERE id_order_detail=2")
+        cap.wait_committed(scratch.gtid_seq())
+    events = scratch.read_topic(scratch.topic("order_detail_tax"), min_count=5)
+    assert [(e.key, e.value["op"] if e.value else "tombstone") for e in events] == [
+        ({"id_order_detail": 1, "id_tax": 1}, "r"), ({"id_order_detail": 2, "id_tax": 1}, "r"),
+        ({"id_order_detail": 1, "id_tax": 1}, "u"), ({"id_order_detail": 2, "id_tax": 1}, "d"),
+        ({"id_order_detail": 2, "id_tax": 1}, "tombstone")]
