@@ -30,6 +30,7 @@ from pssync.cdc.offsets import AdhocSnapshot, OffsetStore, SourceOffset
 from pssync.cdc.row_values import BadValue
 from pssync.cdc.signals import SignalReader, signals_topic
 from pssync.cdc.snapshot import ConsistentSnapshot
+from pssync.jsontext import plain
 from pssync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -191,11 +192,14 @@ class Capture:
                   table.database, table.table, source.file, source.pos, source.gtid, subject, schema_id, reason)
         payload = json.dumps({"table": f"{table.database}.{table.table}", "row": row,
                               "source": source.as_record(), "subject": subject, "schema_id": schema_id},
-                             default=repr).encode()
+                             default=plain).encode()
+        column = getattr(reason, "column", None)
+        value = getattr(reason, "value", None)
         self._produce(dead_letter_topic(self.settings), key=f"{table.table}".encode(), value=payload,
                       headers=error_headers(str(reason), error_class=type(reason).__name__, table=table.table,
-                                            gtid=source.gtid or "", position=f"{source.file}:{source.pos}",
-                                            subject=subject, schema_id=schema_id))
+                                            gtid=source.gtid or None, position=f"{source.file}:{source.pos}",
+                                            subject=subject, schema_id=schema_id, column=column,
+                                            value=None if column is None else _as_text(value)))
 
     def _emit(self, table: TableDef, op: str, before: dict | None, after: dict | None,
               source: SourceInfo, transaction: dict | None,
@@ -570,6 +574,12 @@ class _Chunk:
     file: str                     # binlog position the rows were read at
     pos: int
     next_state: AdhocSnapshot | None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="backslashreplace")
+    return str(plain(value))
 
 
 def _binlog_index(file: str) -> int:

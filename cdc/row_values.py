@@ -26,7 +26,13 @@ _MILLI = dt.timedelta(milliseconds=1)
 
 
 class BadValue(PermanentError, ValueError):
-    """A column value that cannot be represented; the message names the column and value."""
+    """A column value that cannot be represented; the message names the column and value, and
+    ``column`` / ``value`` hold them (for the dead letter's headers)."""
+
+    def __init__(self, message: str, column: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.column = column
+        self.value = value
 
 
 def _zero_date(value: Any) -> bool:
@@ -219,7 +225,7 @@ class RowConverter:
             except (ValueError, TypeError, UnicodeDecodeError, OverflowError) as exc:
                 raise BadValue(
                     f"{self.table.database}.{self.table.table}.{name}: cannot convert "
-                    f"{out[name]!r}: {exc}") from exc
+                    f"{out[name]!r}: {exc}", name, out[name]) from exc
         return out
 
     def key(self, row: Row) -> Row:

@@ -20,6 +20,9 @@ ERROR_MESSAGE = "__connect.errors.exception.message"
 TABLE = "__connect.errors.table"            # the capture: the source table, GTID and binlog position
 GTID = "__connect.errors.gtid"
 POSITION = "__connect.errors.position"
+COLUMN = "pssync.column"                   # the capture's bad value: its column, and the value as text
+VALUE = "pssync.value"                     # (at most VALUE_MAX characters)
+VALUE_MAX = 1000
 SCHEMA_SUBJECT = "pssync.schema.subject"   # the registry subject and schema id the record was to be
 SCHEMA_ID = "pssync.schema.id"             # written with (the capture's rows; absent before registration)
 SINK_HEADER = "pssync.sink"                 # the sink that parked it
@@ -33,6 +36,7 @@ def error_headers(reason: str, *, error_class: str | None = None, topic: str | N
                   partition: int | None = None, offset: int | None = None, table: str | None = None,
                   gtid: str | None = None, position: str | None = None, sink: str | None = None,
                   subject: str | None = None, schema_id: int | None = None,
+                  column: str | None = None, value: str | None = None,
                   keep: Iterable[Header] = ()) -> list[Header]:
     """The headers of a dead letter: ``keep`` (the original record's own headers), then where it
     came from (a consumed record's topic, partition and offset; or a source table's GTID and binlog
@@ -53,6 +57,10 @@ def error_headers(reason: str, *, error_class: str | None = None, topic: str | N
         out.append((GTID, gtid.encode()))
     if position is not None:
         out.append((POSITION, position.encode()))
+    if column is not None:
+        out.append((COLUMN, column.encode()))
+    if value is not None:
+        out.append((VALUE, value[:VALUE_MAX].encode()))
     if subject is not None:
         out.append((SCHEMA_SUBJECT, subject.encode()))
     if schema_id is not None:

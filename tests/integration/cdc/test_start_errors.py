@@ -3,6 +3,7 @@ or broker cannot give exact results; and bad rows go to the dead-letter topic.""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import time
 
 import pymysql
@@ -123,7 +124,7 @@ def test_unconvertible_row_goes_to_dead_letter_and_capture_continues(scratch):
     table = database.table_def(conn, settings.mysql.database, "ps_orders")
     conn.close()
     good = {c.name: None for c in table.columns} | {"id_order": 77}
-    bad = good | {"id_order": 78, "date_add": "not-a-date"}
+    bad = good | {"id_order": 78, "date_add": "not-a-date", "total_paid": Decimal("30.900000")}
     source = SourceInfo(settings.capture.topic_prefix, settings.mysql.database, "ps_orders", 0, 1,
                         "0-1-9", "mariadb-bin.000001", 4, 0)
     capture._producer.begin_transaction()
@@ -141,7 +142,10 @@ def test_unconvertible_row_goes_to_dead_letter_and_capture_continues(scratch):
     headers = dict(msg.headers())
     assert b"ps_orders.date_add: cannot convert 'not-a-date'" in headers["__connect.errors.exception.message"]
     assert headers["__connect.errors.table"] == b"ps_orders"
-    assert b'"id_order": 78' in msg.value()
+    assert headers["pssync.column"] == b"date_add" and headers["pssync.value"] == b"not-a-date"
+    assert headers["__connect.errors.gtid"] == b"0-1-9"
+    row = json.loads(msg.value())["row"]
+    assert row["id_order"] == 78 and row["total_paid"] == "30.900000"     # JSON values, not Python reprs
     # the schema id reported is the one the registry holds for the topic's subject
     subject = f"{scratch.topic('orders')}-value"
     registered = registry_client(scratch.registry_url).get_latest_version(subject).schema_id
