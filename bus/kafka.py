@@ -204,8 +204,9 @@ def admin(settings: KafkaSettings) -> AdminClient:
 
 
 def ensure_topics(settings: KafkaSettings, topics: dict[str, dict[str, str]],
-                  timeout: float = 30.0, partitions: int | None = None) -> None:
-    """Create missing topics; ``topics`` maps a name to its topic-level config."""
+                  timeout: float = 30.0, partitions: int | None = None) -> list[str]:
+    """Create missing topics; ``topics`` maps a name to its topic-level config. Returns the names
+    this call created (with that config)."""
     client = admin(settings)
     try:
         existing = set(client.list_topics(timeout=timeout).topics)
@@ -216,15 +217,18 @@ def ensure_topics(settings: KafkaSettings, topics: dict[str, dict[str, str]],
                         else partitions or settings.topic_partitions,
                         replication_factor=settings.topic_replication_factor, config=cfg)
                for name, cfg in topics.items() if name not in existing]
+    created: list[str] = []
     if not missing:
-        return
+        return created
     for name, future in client.create_topics(missing, request_timeout=timeout).items():
         try:
             future.result()
             log.info("created topic %s", name)
+            created.append(name)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
+    return created
 
 
 def message_limits(settings: KafkaSettings, topics: list[str], at_least: int | None = None,
@@ -235,9 +239,18 @@ def message_limits(settings: KafkaSettings, topics: list[str], at_least: int | N
     client = admin(settings)
 
     def read() -> dict[str, int]:
-        found = client.describe_configs([ConfigResource(ResourceType.TOPIC, t) for t in topics],
-                                        request_timeout=timeout)
-        return {res.name: int(f.result(timeout)["max.message.bytes"].value) for res, f in found.items()}
+        deadline = time.monotonic() + timeout
+        while True:
+            found = client.describe_configs([ConfigResource(ResourceType.TOPIC, t) for t in topics],
+                                            request_timeout=timeout)
+            try:
+                return {res.name: int(f.result(timeout)["max.message.bytes"].value) for res, f in found.items()}
+            except KafkaException as exc:
+                # a topic created a moment ago (by another process) may not be known to the broker
+                # answering yet
+                if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     limits = read()
     low = [t for t, limit in limits.items() if at_least is not None and limit < at_least]

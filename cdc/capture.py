@@ -127,9 +127,12 @@ class Capture:
         size = {"max.message.bytes": str(self.cap.max_event_bytes)}
         event_topics = [topic_for(self.cap.topic_prefix, db, table) for table in self.tables]
         topics.update({topic: dict(size) for topic in event_topics})
-        ensure_topics(self.settings.kafka, topics, timeout=self.settings.kafka.connect_timeout)
-        self._limits = message_limits(self.settings.kafka, event_topics, at_least=self.cap.max_event_bytes,
-                                      timeout=self.settings.kafka.connect_timeout)
+        created = ensure_topics(self.settings.kafka, topics, timeout=self.settings.kafka.connect_timeout)
+        existing = [t for t in event_topics if t not in created]
+        self._limits = {t: self.cap.max_event_bytes for t in created}
+        if existing:    # created before (by an earlier run, or by someone at the broker's default)
+            self._limits.update(message_limits(self.settings.kafka, existing, at_least=self.cap.max_event_bytes,
+                                               timeout=self.settings.kafka.connect_timeout))
         self._producer = transactional_producer(self.settings.kafka, f"pssync-cdc-{self.cap.name}",
                                                 init_timeout=self.settings.kafka.connect_timeout,
                                                 **{"message.max.bytes": self.cap.max_event_bytes + RECORD_OVERHEAD})

@@ -67,8 +67,11 @@ def place_order(
     line: list[str] = typer.Option(["1:1:1"], "--line", "-l",
                                    help="id_product:id_product_attribute:quantity (repeatable)."),
     customer: int = typer.Option(1, help="id_customer"),
+    atomic: bool = typer.Option(False, "--atomic", help="All statements in one transaction (PrestaShop "
+                                                          "itself commits each on its own)."),
 ) -> None:
-    """Place an order in the demo shop as PrestaShop's checkout would (stock decremented)."""
+    """Place an order in the demo shop as PrestaShop's checkout would (stock decremented), statement
+    by statement with no transaction, as PaymentModule::validateOrder does."""
     from .shop import Line, place_order as place
 
     try:
@@ -77,7 +80,8 @@ def place_order(
         typer.echo(f"error: --line takes id_product:id_product_attribute:quantity, got {line}", err=True)
         raise typer.Exit(2) from None
     settings = StackSettings()
-    id_order = place(settings.mysql_params(), settings.database, settings.table_prefix, lines, customer)
+    id_order = place(settings.mysql_params(), settings.database, settings.table_prefix, lines, customer,
+                     atomic=atomic)
     typer.echo(f"placed order {id_order}")
 
 

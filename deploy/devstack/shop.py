@@ -33,9 +33,15 @@ def configuration(cur: Any, prefix: str, name: str) -> str:
 
 
 def place_order(conn_params: dict[str, Any], database: str, prefix: str, lines: list[Line],
-                id_customer: int = 1, state_key: str = "PS_OS_CHEQUE") -> int:
+                id_customer: int = 1, state_key: str = "PS_OS_CHEQUE", atomic: bool = False) -> int:
+    """Place an order as PaymentModule::validateOrder writes it: no transaction, each statement
+    committed on its own, in its order — the order header; per line its order_detail row, then
+    the stock decrement on the combination row, then on the product-level row; the order_carrier
+    row; the first order_history row; then the reserved quantities. So the capture (and the
+    processors) see an order arrive in pieces, as from a real shop. ``atomic`` writes the same
+    statements in one transaction (what a module that wraps validateOrder in one would leave)."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-    conn = pymysql.connect(**{**conn_params, "database": database}, autocommit=False,
+    conn = pymysql.connect(**{**conn_params, "database": database}, autocommit=not atomic,
                            cursorclass=pymysql.cursors.DictCursor)
     try:
         with conn.cursor() as cur:
@@ -82,12 +88,12 @@ def place_order(conn_params: dict[str, Any], database: str, prefix: str, lines: 
                     "VALUES (%s, 1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (id_order, line.id_product, line.id_product_attribute, product["name"], line.quantity,
                      line.quantity, unit, unit, unit, total, total, product["reference"], unit))
-                rows = {0, line.id_product_attribute}
-                cur.execute(
-                    f"UPDATE {prefix}stock_available SET quantity = quantity - %s, "
-                    "reserved_quantity = reserved_quantity + %s WHERE id_product=%s "
-                    f"AND id_product_attribute IN ({','.join(['%s'] * len(rows))}) AND id_shop=1",
-                    (line.quantity, line.quantity, line.id_product, *sorted(rows)))
+                # StockAvailable::updateQuantity: the combination's row, then postSave() on the
+                # product-level row
+                for attribute in sorted({line.id_product_attribute, 0}, reverse=True):
+                    cur.execute(f"UPDATE {prefix}stock_available SET quantity = quantity - %s "
+                                "WHERE id_product=%s AND id_product_attribute=%s AND id_shop=1",
+                                (line.quantity, line.id_product, attribute))
             cur.execute(
                 f"INSERT INTO {prefix}order_carrier (id_order, id_carrier, weight, shipping_cost_tax_excl, "
                 "shipping_cost_tax_incl, tracking_number, date_add) VALUES (%s, 1, 0, %s, %s, NULL, %s)",
@@ -95,6 +101,11 @@ def place_order(conn_params: dict[str, Any], database: str, prefix: str, lines: 
             cur.execute(
                 f"INSERT INTO {prefix}order_history (id_employee, id_order, id_order_state, date_add) "
                 "VALUES (0, %s, %s, %s)", (id_order, state, now))
+            # updatePhysicalProductQuantity: the order's units reserved, rows in primary-key order
+            for line, _, _ in sorted(priced, key=lambda p: (p[0].id_product, p[0].id_product_attribute)):
+                cur.execute(f"UPDATE {prefix}stock_available SET reserved_quantity = reserved_quantity + %s "
+                            "WHERE id_product=%s AND id_product_attribute IN (%s, 0) AND id_shop=1",
+                            (line.quantity, line.id_product, line.id_product_attribute))
         conn.commit()
         return id_order
     finally:

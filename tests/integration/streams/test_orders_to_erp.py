@@ -67,7 +67,10 @@ def read_commands(scratch, topic: str, min_count: int, timeout: float = 60) -> l
                                                       min_count=min_count, timeout=timeout, settle=3)]
 
 
-def test_order_placed_in_the_shop_becomes_one_sales_order_command(scratch, tmp_path):
+@pytest.mark.parametrize("atomic", [False, True], ids=["statement-by-statement", "one-transaction"])
+def test_order_placed_in_the_shop_becomes_one_sales_order_command(scratch, tmp_path, atomic):
+    """PrestaShop writes a checkout statement by statement (the processors see the order arrive in
+    pieces); a module may wrap it in one transaction. Either way: one command, complete."""
     conn = pymysql.connect(**scratch.stack.mysql_params(scratch.database))
     for product, attribute, sku, erp_id in ((1, 1, "demo_1-1", "1"), (6, 0, "demo_11", "22")):
         set_mapping(conn, Mapping("tryton", product, attribute, sku, erp_id, "manual"))
@@ -78,9 +81,9 @@ def test_order_placed_in_the_shop_becomes_one_sales_order_command(scratch, tmp_p
         worker = start_worker(config, tmp_path)
         try:
             id_order = place_order(scratch.stack.mysql_params(), scratch.database, "ps_",
-                                   [Line(1, 1, 2), Line(6, 0, 1)], state_key="PS_OS_PAYMENT")
+                                   [Line(1, 1, 2), Line(6, 0, 1)], state_key="PS_OS_PAYMENT", atomic=atomic)
             unmapped = place_order(scratch.stack.mysql_params(), scratch.database, "ps_",
-                                   [Line(2, 9, 1)], state_key="PS_OS_PAYMENT")   # no mapping for 2/9
+                                   [Line(2, 9, 1)], state_key="PS_OS_PAYMENT", atomic=atomic)   # no mapping for 2/9
             cap.wait_committed(scratch.gtid_seq())
             found = read_commands(scratch, settings.streams.commands_topic, min_count=1, timeout=90)
             dead = read_commands(scratch, settings.streams.dead_letter_topic, min_count=1, timeout=30)
