@@ -153,16 +153,27 @@ def mapping_load(config: Optional[Path] = ConfigOpt) -> None:
 @mapping_app.command("set")
 def mapping_set(id_product: int = typer.Option(...), id_product_attribute: int = typer.Option(0),
                 sku: str = typer.Option(...), erp_product_id: str = typer.Option(...),
+                reassign: bool = typer.Option(False, "--reassign", help="Move the SKU even if another product/"
+                                              "combination holds it, or replace this one's SKU (left unmapped)."),
                 config: Optional[Path] = ConfigOpt) -> None:
-    """Map one shop product/combination to an ERP SKU by hand (kept across catalogue loads)."""
+    """Map one shop product/combination to an ERP SKU by hand (kept across catalogue loads).
+
+    Refused when the SKU is mapped to another product/combination, or this one has another SKU,
+    unless --reassign: then both changes are made in one transaction and printed."""
     from pssync.prestashop.database import connect
     from pssync.prestashop.product_map import Mapping, set_mapping
 
     settings = settings_or_exit(config)
-    conn = connect(settings.mysql)
-    set_mapping(conn, Mapping(settings.erp.name, id_product, id_product_attribute, sku, erp_product_id, "manual"))
-    conn.close()
-    typer.echo(f"mapped product {id_product}/{id_product_attribute} to {sku}")
+    try:
+        conn = connect(settings.mysql)
+        try:
+            change = set_mapping(conn, Mapping(settings.erp.name, id_product, id_product_attribute, sku,
+                                               erp_product_id, "manual"), reassign=reassign)
+        finally:
+            conn.close()
+    except FAILURES as exc:
+        fail(exc)
+    typer.echo(change.describe())
 
 
 @mapping_app.command("show")

@@ -23,7 +23,8 @@ Each package keeps its own errors under these roots::
         ├── BadValue, UnsupportedColumn  a row value or column the capture cannot represent
         ├── Unmappable, ProductNotMapped an order that cannot become a sales-order command (yet)
         ├── Unroutable, RulesError
-        └── ShopDatabaseError            the PrestaShop database refused a connection (pssync.prestashop)
+        ├── ShopDatabaseError            the PrestaShop database refused a connection (pssync.prestashop)
+        └── MappingConflict              a manual mapping that would move a SKU, not told to (pssync.prestashop)
 """
 from __future__ import annotations
 

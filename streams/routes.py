@@ -10,7 +10,8 @@ copies every event to an internal topic partitioned by the key the lookup needs:
   ``product:<id_product>``; ERP order states and shipments by ``erp-order:<id>``. Reference rows every order may need (customers, addresses, currencies,
   configuration, the product mapping) are copied to every partition (``BROADCAST``).
 - ``stock-events``: everything a product's stock book needs, by ``product:<id_product>``: ERP levels
-  and order lines resolved to the product by the shop-events processor, mapping rows, shop stock rows.
+  and order lines resolved to the product by the shop-events processor, mapping rows (an update that
+  moves a row to another product goes to both), shop stock rows.
 
 Every table the processors keep is written while processing one of these two topics, so each key's
 state lives in the partition its events arrive on (Faust writes a table change to the partition of
@@ -84,7 +85,12 @@ def routes(kind: str, event: dict[str, Any]) -> list[tuple[Hub, str | None]]:
         return [("shop", order_key(_field(row, "id_order", kind)))]
     if kind == "pssync_product_map":
         row = event.get("after") or event.get("before")
-        return [("shop", BROADCAST), ("stock", product_key(_field(row, "id_product", kind)))]
+        out: list[tuple[Hub, str | None]] = [("shop", BROADCAST), ("stock", product_key(_field(row, "id_product", kind)))]
+        before = event.get("before")
+        if event.get("after") and before and before.get("id_product") is not None and \
+                int(before["id_product"]) != int(row["id_product"]):
+            out.append(("stock", product_key(before["id_product"])))   # the row moved: its old product too
+        return out
     if kind in BROADCAST_TABLES:
         return [("shop", BROADCAST)]
     if kind in PRODUCT_TABLES:

@@ -132,6 +132,35 @@ class StockBook:
         self._sku_by_row[row] = sku
         self._skus_by_product[id_product].add(sku)
 
+    def unmap_sku(self, sku: str) -> None:
+        """The SKU no longer names a row of this book (its mapping was deleted, or moved to another
+        product): its row, ERP levels and order lines go; what the ERP says of it, and the orders
+        the ERP received under it, no longer concern these rows."""
+        row = self._rows.pop(sku, None)
+        if row is not None:
+            self._sku_by_row.pop(row, None)
+            self._skus_by_product[row[0]].discard(sku)
+        self._levels.pop(sku, None)
+        self._last_snapshot.pop(sku, None)
+        for key in self._orders_by_sku.pop(sku, set()):
+            order = self._orders.get(key)
+            if order is not None:
+                order.lines.pop(sku, None)
+
+    def remap(self, rows: Mapping[str, tuple[int, int]]) -> None:
+        """Make ``rows`` (one SKU per row) the whole mapping; SKUs of the book not in it must have
+        been unmapped first (unmap_sku). Unlike map_sku one by one, SKUs may swap rows."""
+        missing = set(self._rows) - set(rows)
+        if missing:
+            raise ValueError(f"unmap {sorted(missing)} before remapping")
+        self._rows, self._sku_by_row, self._skus_by_product = {}, {}, defaultdict(set)
+        for sku, (id_product, id_product_attribute) in rows.items():
+            self.map_sku(sku, id_product, id_product_attribute)
+
+    def rows(self) -> dict[str, tuple[int, int]]:
+        """SKU -> (id_product, id_product_attribute) of every mapped SKU."""
+        return dict(self._rows)
+
     # ---- events ------------------------------------------------------------------------------------
     def erp_level(self, sku: str, quantity: Quantity, as_of: dt.datetime, mode: Mode = "delta",
                   snapshot_id: str | None = None) -> set[str]:

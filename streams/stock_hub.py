@@ -45,20 +45,70 @@ class StockHub:
         # comparisons, the next shop change schedules one again
         self.due: dict[str, tuple[int, float]] = {}
 
-    def book_for(self, id_product: int, sku: str | None = None, attribute: int | None = None) -> StockBook:
-        """The product's book with every mapped SKU; an event's own (sku, attribute) counts as mapped
-        even if the mapping row itself is still on its way."""
-        s = self.state
-        skus = s.product_skus.get(id_product, {})
-        if sku is not None and attribute is not None and skus.get(sku) != attribute:
-            skus[sku] = attribute
-            s.product_skus[id_product] = skus
-        stored = s.books.get(id_product)
+    # ---- the product's SKUs ------------------------------------------------------------------------
+    # product_skus[id_product]: {sku: id_product_attribute}, or {sku: None} for a SKU taken off the
+    # product (its mapping deleted, or moved to another product/SKU): stock facts of it still on
+    # their way are stale and ignored, they must not bring it back.
+    def skus_of(self, id_product: int) -> dict[str, int | None]:
+        """The product's SKUs, one per row: should two name one row (state left by an earlier
+        version), the later one holds it."""
+        skus = dict(self.state.product_skus.get(id_product, {}))
+        holders: dict[int, str] = {}
+        for sku, attribute in list(skus.items()):
+            if attribute is None:
+                continue
+            if (other := holders.get(attribute)) is not None:
+                skus[other] = None
+            holders[attribute] = sku
+        return skus
+
+    def adopt(self, id_product: int, skus: dict[str, int | None], sku: str, attribute: int) -> bool:
+        """Map ``sku`` to (id_product, attribute) in ``skus``; a SKU that held that row is taken off.
+        False when it was mapped so already."""
+        if skus.get(sku, -1) == attribute:
+            return False
+        for other, held in list(skus.items()):
+            if other != sku and held == attribute:
+                self.retire(skus, other)
+                log.info("stock %s: no longer product %d/%d's SKU (now %s)", other, id_product, attribute, sku)
+        skus[sku] = attribute
+        # what was published, sent or seen under this SKU concerned another row (or none): start afresh
+        for table in (self.state.published, self.state.sent, self.state.shop_stock):
+            if sku in table:
+                del table[sku]
+        self.due.pop(sku, None)
+        return True
+
+    def retire(self, skus: dict[str, int | None], sku: str) -> None:
+        skus[sku] = None
+        self.due.pop(sku, None)
+
+    def book_for(self, id_product: int) -> StockBook:
+        """The product's book with exactly its mapped SKUs: a SKU taken off it leaves the book with its
+        ERP levels and order lines (StockBook.unmap_sku)."""
+        rows = {sku: (id_product, attribute) for sku, attribute in self.skus_of(id_product).items()
+                if attribute is not None}
+        stored = self.state.books.get(id_product)
         book = StockBook() if stored is None else StockBook.from_json(stored)
-        for known, attr in skus.items():
-            if book._rows.get(known) != (id_product, attr):   # mapping arrived or changed
-                book.map_sku(known, id_product, attr)
+        held = book.rows()
+        if held != rows:
+            for sku in held:
+                if sku not in rows:
+                    book.unmap_sku(sku)
+            book.remap(rows)
         return book
+
+    def event_book(self, id_product: int, sku: str, attribute: int) -> StockBook | None:
+        """The book for a stock fact of (sku, attribute): the pair counts as mapped even if the
+        mapping row itself is still on its way; None when the SKU was taken off the product (the
+        fact is stale: it was resolved before the mapping changed)."""
+        skus = self.skus_of(id_product)
+        if sku in skus and skus[sku] is None:
+            log.info("stock %s: no longer mapped to product %d; a stale stock fact is ignored", sku, id_product)
+            return None
+        if self.adopt(id_product, skus, sku, attribute):
+            self.state.product_skus[id_product] = skus
+        return self.book_for(id_product)
 
     async def publish(self, book: StockBook, id_product: int, skus: set[str], trigger: str,
                       force: bool = False) -> None:
@@ -85,25 +135,38 @@ class StockHub:
 
     # ---- events, by kind ---------------------------------------------------------------------------
     async def on_mapping(self, id_product: int, event: dict[str, Any] | None) -> None:
-        """A pssync_product_map change event (Avro, as captured)."""
+        """A pssync_product_map change event (Avro, as captured), routed to the product of its row
+        (of both rows when an update moved it to another product): a SKU the row loses is taken off
+        the product, the SKU it gets mapped."""
         if event is None:
             return
-        row = event["after"] or event["before"]
-        skus = self.state.product_skus.get(id_product, {})
-        if event["after"] is None:
-            skus.pop(row["sku"], None)
-        else:
-            skus[row["sku"]] = int(row["id_product_attribute"])
-        self.state.product_skus[id_product] = skus
+        before, after = event["before"], event["after"]
+        skus = self.skus_of(id_product)
+        changed = False
+        if before is not None and int(before["id_product"]) == id_product and (
+                after is None or _pair(before) != _pair(after)):
+            sku, attribute = before["sku"], int(before["id_product_attribute"])
+            if skus.get(sku, attribute) == attribute:   # not since mapped to another of its rows
+                self.retire(skus, sku)
+                changed = True
+                log.info("stock %s: no longer product %d/%d's SKU", sku, id_product, attribute)
+        if after is not None and int(after["id_product"]) == id_product:
+            changed |= self.adopt(id_product, skus, after["sku"], int(after["id_product_attribute"]))
+        if changed or id_product not in self.state.product_skus:
+            self.state.product_skus[id_product] = skus
 
     async def on_level(self, id_product: int, e: dict[str, Any]) -> None:
-        book = self.book_for(id_product, e["sku"], e["attribute"])
+        book = self.event_book(id_product, e["sku"], e["attribute"])
+        if book is None:
+            return
         affected = book.erp_level(e["sku"], Decimal(e["quantity"]), dt.datetime.fromisoformat(e["as_of"]),
                                   e["mode"], e["snapshot_id"])
         await self.publish(book, id_product, affected, e["trigger"], force=e["mode"] == "snapshot")
 
     async def on_line(self, id_product: int, e: dict[str, Any]) -> None:
-        book = self.book_for(id_product, e["sku"], e["attribute"])
+        book = self.event_book(id_product, e["sku"], e["attribute"])
+        if book is None:
+            return
         affected = book.order_placed(str(e["id_order"]), e["sku"], Decimal(e["quantity"]),
                                      from_epoch_ms(e["placed_ms"]))
         if e["cancelled"]:
@@ -195,3 +258,7 @@ class StockHub:
                 "at": self.now()})
         elif result.action == "defer":
             self.due[sku] = (id_product, self.monotonic() + self.reconcile_delay_s)
+
+
+def _pair(row: dict[str, Any]) -> tuple[str, int, int]:
+    return row["sku"], int(row["id_product"]), int(row["id_product_attribute"])

@@ -20,6 +20,9 @@ def test_reference_rows_go_to_every_partition_and_the_mapping_also_to_its_produc
     assert routes("configuration", change(id_configuration=1)) == [("shop", BROADCAST)]
     assert routes("pssync_product_map", change(id_product=6, id_product_attribute=0, sku="demo_11")) == [
         ("shop", BROADCAST), ("stock", "product:6")]
+    moved = {**change(id_product=7, id_product_attribute=0, sku="demo_12"),
+             "before": {"id_product": 6, "id_product_attribute": 0, "sku": "demo_12"}}
+    assert routes("pssync_product_map", moved) == [("shop", BROADCAST), ("stock", "product:7"), ("stock", "product:6")]
 
 
 def test_erp_values_go_by_sku_and_product_rows_by_product():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pssync.schemas.commands import StockCommand
+from pssync.streams.stock import StockBook
 from tests.unit.streams.hub_support import NOW, Stock, change, mapping_row, run
 from tests.unit.streams.recording import CODEC
 
@@ -54,7 +55,68 @@ def test_the_stock_events_dispatch_decodes_json_facts_and_the_avro_mapping_row()
     assert stock.state.product_skus == {1: {"TS-M": 2}}
     assert [(c.sku, c.id_product_attribute, c.quantity) for c in commands(stock)] == [("TS-M", 2, 4)]
     stock.record("pssync_product_map", 1, change(None, before=mapping_row(1, 2, "TS-M")))
-    assert stock.state.product_skus == {1: {}}
+    assert stock.state.product_skus == {1: {"TS-M": None}}      # taken off: its late facts are stale
+
+
+def sku_line(id_order: int, sku: str, quantity: str, attribute: int = 0) -> dict:
+    placed_ms = int((NOW - dt.timedelta(minutes=1)).timestamp() * 1000)
+    return {"id_order": id_order, "sku": sku, "attribute": attribute, "quantity": quantity, "placed_ms": placed_ms,
+            "cancelled": False, "trigger": f"order-line:g:{id_order}"}
+
+
+def test_a_sku_moved_to_another_product_is_rekeyed_and_no_stock_fact_is_dead_lettered():
+    """`mapping set --reassign`: product 8 had MUG-B, product 7 had MUG-A; now product 8 has MUG-A and
+    product 7 nothing (a delete of 7's row and an update of 8's, each to its product's partition)."""
+    stock = Stock()
+    stock.record("pssync_product_map", 7, change(mapping_row(7, 0, "MUG-A")))
+    stock.record("pssync_product_map", 8, change(mapping_row(8, 0, "MUG-B")))
+    stock.record("stock.level", 7, level("MUG-A", "50"))
+    stock.record("stock.level", 8, level("MUG-B", "30"))
+    stock.record("stock.line", 8, sku_line(40, "MUG-B", "3"))
+    stock.record("stock.line", 7, sku_line(41, "MUG-A", "1"))
+    stock.rec.clear()
+
+    stock.record("pssync_product_map", 7, change(None, before=mapping_row(7, 0, "MUG-A")))
+    stock.record("pssync_product_map", 8, change(mapping_row(8, 0, "MUG-A"), before=mapping_row(8, 0, "MUG-B")))
+    assert stock.state.product_skus == {7: {"MUG-A": None}, 8: {"MUG-B": None, "MUG-A": 0}}
+    # the ERP level held for MUG-A is sent again, to product 8 (erp_values.mapped): published there,
+    # although the same quantity was published for product 7
+    stock.record("stock.level", 8, level("MUG-A", "50", trigger="mapping:MUG-A:v1"))
+    # facts resolved before the change reach the products late: stale, ignored
+    stock.record("stock.level", 8, level("MUG-B", "31"))
+    stock.record("stock.line", 7, sku_line(42, "MUG-A", "1"))
+    stock.record("stock.line", 8, sku_line(43, "MUG-A", "2"))        # product 8's order under its new SKU
+    stock.record("stock.cancel", 8, {"id_order": 40, "trigger": "order-state:g3"})   # MUG-B's order: no effect
+    assert stock.rec.on("dead_letters") == []
+    assert [(c.sku, c.id_product, c.quantity, c.known_orders) for c in commands(stock)] == [
+        ("MUG-A", 8, 50, ()), ("MUG-A", 8, 48, (43,))]
+    book = StockBook.from_json(stock.state.books[8])
+    assert book.rows() == {"MUG-A": (8, 0)} and book.level("MUG-B") is None
+    # mapped back later, the SKU counts for its product again
+    stock.record("pssync_product_map", 7, change(mapping_row(7, 0, "MUG-A")))
+    assert stock.state.product_skus[7] == {"MUG-A": 0}
+
+
+def test_two_skus_left_on_one_row_by_an_earlier_version_no_longer_dead_letter_its_facts():
+    stock = Stock()
+    stock.state.product_skus[8] = {"MUG-B": 0, "MUG-A": 0}       # what the old on_mapping left behind
+    stock.state.books[8] = StockBook({"MUG-B": (8, 0)}).to_json()
+    stock.record("stock.level", 8, level("MUG-A", "20"))
+    assert stock.rec.on("dead_letters") == []
+    assert [(c.sku, c.quantity) for c in commands(stock)] == [("MUG-A", 20)]
+
+
+def test_skus_swapping_combinations_of_one_product_are_remapped():
+    stock = Stock()
+    stock.record("pssync_product_map", 1, change(mapping_row(1, 1, "TS-S")))
+    stock.record("pssync_product_map", 1, change(mapping_row(1, 2, "TS-M")))
+    stock.record("stock.level", 1, level("TS-S", "4", attribute=1))
+    stock.record("pssync_product_map", 1, change(mapping_row(1, 1, "TS-M"), before=mapping_row(1, 1, "TS-S")))
+    stock.record("pssync_product_map", 1, change(mapping_row(1, 2, "TS-S"), before=mapping_row(1, 2, "TS-M")))
+    stock.record("stock.level", 1, level("TS-M", "6", attribute=1))
+    assert stock.rec.on("dead_letters") == []
+    assert stock.state.product_skus == {1: {"TS-S": 2, "TS-M": 1}}
+    assert StockBook.from_json(stock.state.books[1]).rows() == {"TS-S": (1, 2), "TS-M": (1, 1)}
 
 
 def shop_row(quantity: int, echo: bool = False, op: str = "u") -> dict:
