@@ -281,6 +281,11 @@ class ConfigError(PssyncError):
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    from pssync.environment import unknown_variables
+
+    unknown = unknown_variables(os.environ, Settings)
+    if unknown:
+        raise ConfigError("\n".join(unknown))
     if config_file is not None:
         path = Path(config_file)
         if not path.is_file():

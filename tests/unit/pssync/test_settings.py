@@ -88,3 +88,76 @@ def test_no_secret_given_in_a_wrong_shape_appears_in_the_message(tmp_path, monke
     assert "mysql.password" in message and "erp.webhook.secret" in message
     assert "987654321" not in message and "123456789" not in message
     assert "99999999" in message            # a value that is no secret is still shown
+
+
+# ---- PSSYNC_* variables that name no setting --------------------------------------------------------
+@pytest.mark.parametrize("variable, nearest", [
+    ("PSSYNC_MYSQL_PORT", "PSSYNC_MYSQL__PORT"),          # one underscore between the levels
+    ("PSSYNC_MYSQLL__PORT", "PSSYNC_MYSQL__PORT"),        # unknown section
+    ("PSSYNC_MYSQL__PROT", "PSSYNC_MYSQL__PORT"),         # unknown key
+    ("PSSYNC_MYSQL__PORT__X", "PSSYNC_MYSQL__PORT"),      # below a plain value
+    ("PSSYNC_ERP__TRYTN__PASSWORD", "PSSYNC_ERP__TRYTON__PASSWORD"),
+    ("pssync_capture_name", "PSSYNC_CAPTURE__NAME"),      # names are matched case-insensitively
+])
+def test_a_variable_naming_no_setting_is_refused_with_the_nearest_name(monkeypatch, variable, nearest):
+    monkeypatch.delenv("PSSYNC_CONFIG", raising=False)
+    monkeypatch.setenv(variable, "3307")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert variable in message and f"did you mean {nearest}?" in message
+    assert "3307" not in message                          # a value may be a secret
+
+
+def test_a_variable_near_nothing_lists_the_sections(monkeypatch):
+    monkeypatch.delenv("PSSYNC_CONFIG", raising=False)
+    monkeypatch.setenv("PSSYNC_ZZZ", "1")
+    with pytest.raises(ConfigError, match=r"PSSYNC_ZZZ names no setting .*sections: MYSQL, KAFKA"):
+        load_settings()
+
+
+def test_settings_and_the_projects_own_variables_are_accepted(monkeypatch):
+    from pssync.environment import NOT_SETTINGS
+
+    monkeypatch.delenv("PSSYNC_CONFIG", raising=False)
+    for name in NOT_SETTINGS - {"PSSYNC_CONFIG"}:
+        monkeypatch.setenv(name, "x")
+    monkeypatch.setenv("PSSYNC_STACK_MARIADB_PORT", "3307")            # the embedded stack's settings
+    monkeypatch.setenv("PSSYNC_MYSQL__PORT", "3311")
+    monkeypatch.setenv("PSSYNC_ERP__WEBHOOK__SECRET", "s")              # below an optional section
+    monkeypatch.setenv("PSSYNC_ERP__TRYTON__PASSWORD", "p")             # below a free mapping
+    monkeypatch.setenv("PSSYNC_KAFKA__CLIENT_CONFIG__CLIENT.ID", "c")
+    monkeypatch.setenv("PSSYNC_STREAMS__ERP_ORDER_STATES__DONE", "PS_OS_DELIVERED")
+    monkeypatch.setenv("PSSYNC_CAPTURE", '{"name": "other"}')           # a whole section as JSON
+    settings = load_settings()
+    assert settings.mysql.port == 3311 and settings.capture.name == "other"
+    assert settings.erp.tryton == {"password": "p"}
+
+
+MISTAKES = {"test_settings.py", "test_config_errors.py"}
+
+
+def test_every_pssync_variable_the_project_reads_is_known():
+    """A variable read somewhere in the repository (not a setting) must be in the one list, or
+    every command refuses to start where it is set. (The tests of configuration mistakes, which
+    spell names wrong on purpose, are left out.)"""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    from pssync.environment import NOT_SETTINGS, NOT_SETTINGS_PREFIXES, unknown_variables
+    from pssync.settings import Settings
+
+    root = Path(__file__).parents[3]
+    files = subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    found = set()
+    for name in files:
+        path = root / name
+        if path.name in MISTAKES or path.suffix not in {".py", ".sh", ".yml", ".yaml", ".md", ".toml"}:
+            continue
+        if path.is_file():
+            found |= set(re.findall(r"PSSYNC_[A-Z0-9_]*[A-Z0-9]", path.read_text(errors="replace")))
+    found = {n for n in found if not n.startswith(NOT_SETTINGS_PREFIXES) and n != "PSSYNC_STACK"}
+    assert not unknown_variables({n: "" for n in found}, Settings), sorted(found - NOT_SETTINGS)
