@@ -17,7 +17,10 @@ from pydantic_settings import (
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
-from pssync.errors import PssyncError
+from pssync.config_file import read_config_file
+from pssync.errors import ConfigError
+
+__all__ = ["ConfigError", "Settings", "load_settings", "is_secret_key"]
 
 DEFAULT_CAPTURED_TABLES = (
     "orders",
@@ -272,12 +275,15 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = os.environ.get("PSSYNC_CONFIG")
         if config_file:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+            sources.append(_ConfigFileSource(settings_cls, yaml_file=config_file))
         return tuple(sources)
 
 
-class ConfigError(PssyncError):
-    """Configuration that cannot be used; the message names each bad key and why."""
+class _ConfigFileSource(YamlConfigSettingsSource):
+    """The YAML file, read by :func:`pssync.config_file.read_config_file` (one-line errors)."""
+
+    def _read_file(self, file_path: Path) -> dict[str, Any]:
+        return read_config_file(file_path)
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
@@ -292,14 +298,9 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
             raise ConfigError(f"config file {path} does not exist")
         os.environ["PSSYNC_CONFIG"] = str(path)
     named = os.environ.get("PSSYNC_CONFIG")
-    if named and Path(named).is_file():
-        import yaml
-
-        # an empty file would run everything on the defaults (capture name, server_id) and
-        # displace the capture that really owns them
-        if yaml.safe_load(Path(named).read_text()) is None:
-            raise ConfigError(f"config file {named} is empty (or holds only comments): "
-                              "give at least the keys that differ from the defaults")
+    if named and not Path(named).is_file():     # pydantic-settings would skip it without a word
+        raise ConfigError(f"PSSYNC_CONFIG names {named}, which is not a file: set it to the config "
+                          "file, or unset it")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -317,11 +318,13 @@ def is_secret_key(key: str) -> bool:
 def describe_validation_error(exc: ValidationError) -> str:
     """One line per bad key, naming it and how to set it; the value given is shown only when the
     key holds no secret (a password given as a number must not end up in a log)."""
-    lines = ["invalid configuration:"]
+    lines = []
     for err in exc.errors(include_input=True):
         key = ".".join(str(p) for p in err["loc"]) or "(root)"
         env = "PSSYNC_" + "__".join(str(p) for p in err["loc"] if not isinstance(p, int)).upper()
         given = err.get("input")
         shown = "" if isinstance(given, dict) or is_secret_key(key) else f" (got {given!r})"
-        lines.append(f"  {key}: {err['msg']}{shown} [file key '{key}' or env {env}]")
-    return "\n".join(lines)
+        lines.append(f"{key}: {err['msg']}{shown} [file key '{key}' or env {env}]")
+    if len(lines) == 1:
+        return f"invalid configuration: {lines[0]}"
+    return "\n  ".join(["invalid configuration:", *lines])

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from pssync.settings import ConfigError, load_settings
@@ -135,7 +137,7 @@ def test_settings_and_the_projects_own_variables_are_accepted(monkeypatch):
     assert settings.erp.tryton == {"password": "p"}
 
 
-MISTAKES = {"test_settings.py", "test_config_errors.py"}
+MISTAKES = {"environment.py", "test_settings.py", "test_config_errors.py"}   # spell names wrong on purpose
 
 
 def test_every_pssync_variable_the_project_reads_is_known():
@@ -161,3 +163,47 @@ def test_every_pssync_variable_the_project_reads_is_known():
             found |= set(re.findall(r"PSSYNC_[A-Z0-9_]*[A-Z0-9]", path.read_text(errors="replace")))
     found = {n for n in found if not n.startswith(NOT_SETTINGS_PREFIXES) and n != "PSSYNC_STACK"}
     assert not unknown_variables({n: "" for n in found}, Settings), sorted(found - NOT_SETTINGS)
+
+
+# ---- the config file's YAML ----------------------------------------------------------------------------
+@pytest.mark.parametrize("text, where, what", [
+    ("mysql:\n\tport: 3307\n", "line 2 column 1", "never tabs"),
+    ("capture:\n  tables: [orders\n", "line 3 column 1",
+     "expected ',' or ']'.*in the flow sequence that starts at line 2 column 11"),
+    ("mysql:\n  port: 3307\n  port: 3308\n", "line 3 column 3", "'port' is given twice"),
+    ("mysql:\n  port: 1\n port: 2\n", "line 3 column 2", "expected <block end>"),
+])
+def test_bad_yaml_is_one_line_naming_file_line_and_column(tmp_path, monkeypatch, text, where, what):
+    monkeypatch.setenv("PSSYNC_CONFIG", "")
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"config file {config}: {where}: ")
+    assert re.search(what, message), message
+
+
+def test_a_config_file_that_is_no_mapping_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("PSSYNC_CONFIG", "")
+    config = tmp_path / "list.yaml"
+    config.write_text("- mysql\n")
+    with pytest.raises(ConfigError, match="the top level must map sections"):
+        load_settings(config)
+
+
+def test_pssync_config_naming_a_missing_file_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("PSSYNC_CONFIG", str(tmp_path / "nope.yaml"))
+    with pytest.raises(ConfigError, match="PSSYNC_CONFIG names .*nope.yaml, which is not a file"):
+        load_settings()
+
+
+def test_one_bad_value_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("PSSYNC_CONFIG", "")
+    config = tmp_path / "c.yaml"
+    config.write_text("mysql:\n  port: 99999999\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert str(raised.value) == ("invalid configuration: mysql.port: Input should be less than or equal to "
+                                 "65535 (got 99999999) [file key 'mysql.port' or env PSSYNC_MYSQL__PORT]")
