@@ -1,5 +1,6 @@
-"""Reading the YAML config file: every mistake in it is one line naming the file, the line and the
-column (a tab, an unclosed bracket, a key given twice), never a parser traceback."""
+"""Reading the YAML files pssync is configured with (the config file, the ownership rules, the order
+mapping): every mistake in one is one line naming the file, the line and the column (a tab, an
+unclosed bracket, a key given twice), never a parser traceback."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,22 +28,32 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The file's sections as a dict; a ConfigError in one line for anything that is not one."""
+def read_yaml_file(path: Path, label: str, missing_hint: str = "") -> Any:
+    """The parsed contents of a YAML file pssync is configured with; anything wrong with it is a
+    ConfigError in one line that starts with ``label`` (the file's setting) and the path;
+    ``missing_hint`` ends the message when the file does not exist."""
+    path = Path(path)
+    where = f"{label} {path}"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
+        relative = "" if path.is_absolute() else f" (relative to the working directory {Path.cwd()})"
+        raise ConfigError(f"{where} does not exist{relative}{missing_hint}") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start})") from None
+        raise ConfigError(f"{where} is not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+        raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)     # noqa: S506 - a SafeLoader
+        return yaml.load(text, Loader=_Loader)     # noqa: S506 - a SafeLoader
     except yaml.MarkedYAMLError as exc:
-        raise ConfigError(f"config file {path}: {describe_yaml_error(exc)}") from None
+        raise ConfigError(f"{where}: {describe_yaml_error(exc)}") from None
     except yaml.YAMLError as exc:                  # the reader's: a control character, say
-        raise ConfigError(f"config file {path}: not valid YAML: {' '.join(str(exc).split())}") from None
+        raise ConfigError(f"{where}: not valid YAML: {' '.join(str(exc).split())}") from None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The config file's sections as a dict; a ConfigError in one line for anything that is not one."""
+    data = read_yaml_file(path, "config file")
     # an empty file would run everything on the defaults (capture name, server_id) and displace
     # the capture that really owns them
     if data is None:

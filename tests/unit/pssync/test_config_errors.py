@@ -44,3 +44,17 @@ def test_bad_yaml_names_file_line_and_column(tmp_path, text, where):
     config.write_text(text)
     line = one_line(pssync("cdc", "status", "--config", str(config)))
     assert line.startswith(f"config file {config}: {where}: ")
+
+
+def test_a_missing_order_mapping_stops_the_processors_naming_key_and_path(tmp_path):
+    missing = tmp_path / "order_mapping.yaml"
+    line = one_line(pssync("streams", "worker", PSSYNC_STREAMS__ORDER_MAPPING=str(missing)))
+    assert line == (f"error: streams.order_mapping: {missing} does not exist: set streams.order_mapping "
+                    "(or PSSYNC_STREAMS__ORDER_MAPPING) to the file")
+
+
+def test_an_order_mapping_that_is_not_yaml_names_line_and_column(tmp_path):
+    broken = tmp_path / "order_mapping.yaml"
+    broken.write_text("states: {PS_OS_PAYMENT: confirm\n")
+    line = one_line(pssync("streams", "worker", PSSYNC_STREAMS__ORDER_MAPPING=str(broken)))
+    assert line.startswith(f"error: streams.order_mapping: {broken}: line 2 column 1: ")
