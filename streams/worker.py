@@ -208,9 +208,13 @@ def read_rules(settings: Settings, columns: Mapping[str, set[str]]) -> Rules:
 
 def registry_decoder(settings: Settings) -> Callable[[bytes | None], Any]:
     from pssync.bus.avro import RegistryDecoder
-    from pssync.bus.registry import registry_client
+    from pssync.bus.registry import Registry, RegistryError
 
     try:
-        return RegistryDecoder(registry_client(settings.registry.url, settings.registry.basic_auth_user_info))
+        registry = Registry(settings.registry)
+        registry.check()               # at start: a wrong registry.url is one line, not dead letters
+        return RegistryDecoder(registry.client)
+    except RegistryError:
+        raise
     except Exception as exc:
         raise StartupError(f"registry.url {settings.registry.url!r}: {exc}") from None
