@@ -371,6 +371,9 @@ class InforAdapter:
         more = len(levels) > page_size
         return StockPage(chosen, chosen[-1].sku if more and chosen else None)
 
+    def check(self) -> None:
+        self.http.check_credentials()
+
     def close(self) -> None:
         self.http.close()
         if isinstance(self._auth, ClientCredentials):

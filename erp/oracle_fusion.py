@@ -351,6 +351,9 @@ class OracleFusionAdapter:
         self.http.request("POST", f"{self.root}/salesOrderActionRequests", json=body)
         return header_id
 
+    def check(self) -> None:
+        self.http.check_credentials()
+
     def close(self) -> None:
         self.http.close()
         if isinstance(self._auth, ClientCredentials):

@@ -560,6 +560,9 @@ class RestAdapter:
         self.call("order_cancel", {"shop_reference": shop_reference, "erp_order_id": erp_id})
         return erp_id
 
+    def check(self) -> None:
+        self.http.check_credentials()
+
     def close(self) -> None:
         self.http.close()
         for close in self._closers:
