@@ -21,6 +21,7 @@ from pssync.erp.base import (Address, Change, ChangeKind, Customer, OrderStatus,
 from pssync.erp.errors import ErpLoginRefused, NotFound, PermanentErpError, TransientErpError, UnknownProduct
 from pssync.erp.http import parse_retry_after
 from pssync.retry import RetryPolicy, with_retries
+from pssync.settings import SecretText
 
 UTC = dt.timezone.utc
 _ids = itertools.count(1)
@@ -96,7 +97,7 @@ class TrytonAdapter:
         url: str = "http://127.0.0.1:8000"
         database: str = "tryton"
         user: str = "admin"
-        password: SecretStr = SecretStr("admin")
+        password: SecretText = SecretStr("admin")
         warehouse: str | None = Field(None, description="Warehouse code; default: the first warehouse.")
         sale_state: Literal["quotation", "confirmed"] = Field(
             "confirmed", description="Where new sales stop: 'quotation' leaves them for review in Tryton.")

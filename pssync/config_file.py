@@ -9,6 +9,10 @@ from typing import Any
 import yaml
 
 from pssync.errors import ConfigError
+from pssync.secret_keys import is_secret_key
+
+_STR = "tag:yaml.org,2002:str"
+_READ_AS_NUMBER_OR_BOOL = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"}
 
 
 class _Loader(yaml.SafeLoader):
@@ -16,7 +20,8 @@ class _Loader(yaml.SafeLoader):
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Node] = {}
-        for key_node, _ in node.value:
+        for key_node, value_node in node.value:
+            self.keep_text(key_node, value_node)
             key = self.construct_object(key_node, deep=True)
             if key in seen:
                 first = seen[key].start_mark
@@ -27,8 +32,21 @@ class _Loader(yaml.SafeLoader):
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
 
+    def keep_text(self, key_node: yaml.Node, value_node: yaml.Node) -> None:
+        """Nothing here; the config file's loader keeps secrets as written."""
 
-def read_yaml_file(path: Path, label: str, missing_hint: str = "") -> Any:
+
+class _ConfigLoader(_Loader):
+    """The config file's loader: a secret written unquoted (``password: 0123``, ``secret: yes``)
+    is the text as written, not the number or boolean YAML would read (83, True)."""
+
+    def keep_text(self, key_node: yaml.Node, value_node: yaml.Node) -> None:
+        if (isinstance(key_node, yaml.ScalarNode) and isinstance(value_node, yaml.ScalarNode)
+                and value_node.tag in _READ_AS_NUMBER_OR_BOOL and is_secret_key(str(key_node.value))):
+            value_node.tag = _STR
+
+
+def read_yaml_file(path: Path, label: str, missing_hint: str = "", loader: type[_Loader] = _Loader) -> Any:
     """The parsed contents of a YAML file pssync is configured with; anything wrong with it is a
     ConfigError in one line that starts with ``label`` (the file's setting) and the path;
     ``missing_hint`` ends the message when the file does not exist."""
@@ -44,7 +62,7 @@ def read_yaml_file(path: Path, label: str, missing_hint: str = "") -> Any:
     except OSError as exc:
         raise ConfigError(f"{where} cannot be read: {exc.strerror or exc}") from None
     try:
-        return yaml.load(text, Loader=_Loader)     # noqa: S506 - a SafeLoader
+        return yaml.load(text, Loader=loader)      # noqa: S506 - a SafeLoader
     except yaml.MarkedYAMLError as exc:
         raise ConfigError(f"{where}: {describe_yaml_error(exc)}") from None
     except yaml.YAMLError as exc:                  # the reader's: a control character, say
@@ -53,7 +71,7 @@ def read_yaml_file(path: Path, label: str, missing_hint: str = "") -> Any:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The config file's sections as a dict; a ConfigError in one line for anything that is not one."""
-    data = read_yaml_file(path, "config file")
+    data = read_yaml_file(path, "config file", loader=_ConfigLoader)
     # an empty file would run everything on the defaults (capture name, server_id) and displace
     # the capture that really owns them
     if data is None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator,
+                      model_validator)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,8 +20,13 @@ from pydantic_settings import (
 )
 from pssync.config_file import read_config_file
 from pssync.errors import ConfigError
+from pssync.secret_keys import is_secret_key, number_as_text
 
-__all__ = ["ConfigError", "Settings", "load_settings", "is_secret_key"]
+# a password or secret given as a number (YAML reads ``password: 987654321`` as one) is its text
+PasswordText = Annotated[str, BeforeValidator(number_as_text)]
+SecretText = Annotated[SecretStr, BeforeValidator(number_as_text)]
+
+__all__ = ["ConfigError", "PasswordText", "SecretText", "Settings", "load_settings", "is_secret_key"]
 
 DEFAULT_CAPTURED_TABLES = (
     "orders",
@@ -44,7 +50,7 @@ class MySQLSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(3307, ge=1, le=65535)
     user: str = "pssync"
-    password: str = Field("pssync", repr=False)
+    password: PasswordText = Field("pssync", repr=False)
     database: str = "prestashop"
     table_prefix: str = "ps_"
     server_id: int = Field(
@@ -75,7 +81,7 @@ class KafkaSettings(Section):
 class RegistrySettings(Section):
     url: str = "http://127.0.0.1:8081/apis/ccompat/v7"
     compatibility: Literal["BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"] = "BACKWARD"
-    basic_auth_user_info: str | None = Field(None, repr=False)
+    basic_auth_user_info: PasswordText | None = Field(None, repr=False)
 
 
 class CaptureSettings(Section):
@@ -129,7 +135,7 @@ class CaptureSettings(Section):
 class WebhookSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8090, ge=1, le=65535)
-    secret: SecretStr = Field(description="Shared HMAC secret; set it from PSSYNC_ERP__WEBHOOK__SECRET.")
+    secret: SecretText = Field(description="Shared HMAC secret; set it from PSSYNC_ERP__WEBHOOK__SECRET.")
     erp: str = Field("webhook", description="Name recorded as the events' origin.")
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     tolerance_s: int = Field(300, ge=1, description="Accepted clock skew, also the replay window.")
@@ -208,7 +214,7 @@ class StreamsSettings(Section):
 
 class PrestashopWebserviceSettings(Section):
     url: str = Field(description="Base URL of the Webservice, e.g. https://shop.example/api")
-    key: SecretStr = Field(description="Webservice key; set it from PSSYNC_SINKS__WEBSERVICE__KEY.")
+    key: SecretText = Field(description="Webservice key; set it from PSSYNC_SINKS__WEBSERVICE__KEY.")
     timeout_s: float = Field(10, gt=0)
     send_email: bool = Field(False, description="Add ?sendemail=1 to state and tracking writes.")
 
@@ -305,14 +311,6 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
-
-
-# a key whose value is never shown in a message (a password, a token, a client secret...)
-_SECRET_WORDS = re.compile(r"pass|secret|token|key|credential|sask|(^|[._])cs$", re.IGNORECASE)
-
-
-def is_secret_key(key: str) -> bool:
-    return bool(_SECRET_WORDS.search(key))
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -83,7 +83,7 @@ def test_no_secret_given_in_a_wrong_shape_appears_in_the_message(tmp_path, monke
 
     monkeypatch.delenv("PSSYNC_CONFIG", raising=False)
     config = tmp_path / "pssync.yaml"
-    config.write_text("mysql:\n  password: 987654321\n  port: 99999999\nerp:\n  webhook:\n    secret: 123456789\n")
+    config.write_text("mysql:\n  password: [987654321]\n  port: 99999999\nerp:\n  webhook:\n    secret: [123456789]\n")
     with pytest.raises(ConfigError) as raised:
         load_settings(config)
     message = str(raised.value)
@@ -207,3 +207,44 @@ def test_one_bad_value_is_one_line(tmp_path, monkeypatch):
         load_settings(config)
     assert str(raised.value) == ("invalid configuration: mysql.port: Input should be less than or equal to "
                                  "65535 (got 99999999) [file key 'mysql.port' or env PSSYNC_MYSQL__PORT]")
+
+
+# ---- secrets written as numbers ---------------------------------------------------------------------
+def test_a_secret_written_as_a_number_is_the_text_as_written(tmp_path, monkeypatch):
+    from pssync.erp.registry import adapter_settings
+
+    monkeypatch.setenv("PSSYNC_CONFIG", "")
+    config = tmp_path / "c.yaml"
+    config.write_text("mysql:\n  password: 987654321\n  port: 3310\n"
+                      "registry:\n  basic_auth_user_info: 12345\n"
+                      "kafka:\n  client_config: {sasl.password: 1.50, linger.ms: 5}\n"
+                      "erp:\n  webhook: {secret: 0123}\n  tryton: {password: 0x1F, timeout: 5}\n"
+                      "sinks:\n  webservice: {url: 'https://shop.example/api', key: 1e5}\n")
+    settings = load_settings(config)
+    assert settings.mysql.password == "987654321" and settings.mysql.port == 3310
+    assert settings.registry.basic_auth_user_info == "12345"
+    assert settings.kafka.client_config == {"sasl.password": "1.50", "linger.ms": 5}   # not 1.5
+    assert settings.erp.webhook.secret.get_secret_value() == "0123"                   # not 83 (octal)
+    tryton = adapter_settings("tryton", settings.erp.options())
+    assert tryton.password.get_secret_value() == "0x1F" and tryton.timeout == 5       # not 31
+    assert settings.sinks.webservice.key.get_secret_value() == "1e5"
+
+
+def test_a_whole_number_given_for_a_secret_in_code_is_its_text(monkeypatch):
+    from pssync.erp.registry import adapter_settings
+
+    monkeypatch.delenv("PSSYNC_CONFIG", raising=False)
+    assert load_settings(mysql={"password": 987654321}).mysql.password == "987654321"
+    assert adapter_settings("tryton", {"password": 987654321}).password.get_secret_value() == "987654321"
+    assert adapter_settings("oracle_fusion", {
+        "base_url": "https://erp.example", "token_url": "https://erp.example/token", "client_id": "c",
+        "client_secret": 42, "organization_code": "M1", "source_transaction_system": "PS",
+        "business_unit": "BU"}).client_secret.get_secret_value() == "42"
+
+
+def test_numbers_in_the_rules_and_mapping_files_stay_numbers(tmp_path):
+    from pssync.config_file import read_yaml_file
+
+    path = tmp_path / "mapping.yaml"
+    path.write_text("key: 5\n")
+    assert read_yaml_file(path, "streams.order_mapping:") == {"key": 5}
