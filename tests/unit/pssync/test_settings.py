@@ -137,7 +137,7 @@ def test_settings_and_the_projects_own_variables_are_accepted(monkeypatch):
     assert settings.erp.tryton == {"password": "p"}
 
 
-MISTAKES = {"environment.py", "test_settings.py", "test_config_errors.py"}   # spell names wrong on purpose
+MISTAKES = {"README.md", "environment.py", "test_settings.py", "test_config_errors.py"}   # spell names wrong on purpose
 
 
 def test_every_pssync_variable_the_project_reads_is_known():
