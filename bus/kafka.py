@@ -12,8 +12,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
-from pssync.settings import KafkaSettings
-from pssync.errors import PermanentError, TransientError
+from pssync.settings import KafkaSettings, is_secret_key
+from pssync.errors import ConfigError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,39 @@ def _base(settings: KafkaSettings) -> dict[str, Any]:
             "error_cb": broker_watch(settings).on_error, **settings.client_config}
 
 
+_PROPERTY = re.compile(r'property:? "?([A-Za-z0-9._-]+)"?')
+
+
+def _build(kind: Any, conf: dict[str, Any], settings: KafkaSettings) -> Any:
+    """``kind(conf)``; librdkafka refusing a setting of kafka.client_config (a misspelt or unknown
+    property, a value it cannot take) is a ConfigError naming the key and librdkafka's reason, the
+    values of secret keys left out."""
+    try:
+        return kind(conf)
+    except KafkaException as exc:
+        err: KafkaError = exc.args[0]
+        if err.code() != KafkaError._INVALID_ARG or not settings.client_config:
+            raise
+        raise ConfigError(describe_refused_config(err.str(), settings.client_config)) from None
+
+
+def describe_refused_config(reason: str, client_config: dict[str, Any]) -> str:
+    for key, value in client_config.items():      # librdkafka quotes an invalid value back
+        if is_secret_key(key):
+            reason = reason.replace(f'"{value}"', '"<hidden>"')
+    named = _PROPERTY.search(reason)
+    keys = list(client_config)
+    if named and named.group(1) in client_config:
+        where = f"kafka.client_config.{named.group(1)}"
+    elif len(keys) == 1:
+        where = f"kafka.client_config.{keys[0]}"
+    else:                                         # an alias (linger.ms is queue.buffering.max.ms)
+        where = f"kafka.client_config (one of {', '.join(keys)})"
+    hint = ("; see librdkafka's CONFIGURATION.md for the property names"
+            if "No such configuration property" in reason else "")
+    return f"{where}: librdkafka refused it: {reason}{hint}"
+
+
 def transactional_producer(settings: KafkaSettings, transactional_id: str,
                            init_timeout: float = 30.0, **extra: Any) -> Producer:
     conf = {
@@ -137,7 +170,7 @@ def transactional_producer(settings: KafkaSettings, transactional_id: str,
         "message.max.bytes": 8_000_000,
         **extra,
     }
-    producer = Producer(conf)
+    producer = _build(Producer, conf, settings)
     try:
         producer.init_transactions(init_timeout)
     except KafkaException as exc:
@@ -155,8 +188,8 @@ def idempotent_producer(settings: KafkaSettings, **extra: Any) -> Producer:
     signals, webhooks, replays): idempotent, acks from all replicas, and keys placed with the Java
     clients' murmur2 partitioner like the transactional ones, so a key lands where Kafka Connect,
     Debezium and Faust put it."""
-    return Producer({**_base(settings), "enable.idempotence": True, "acks": "all", "linger.ms": 5,
-                     "compression.type": "lz4", "partitioner": "murmur2_random", **extra})
+    return _build(Producer, {**_base(settings), "enable.idempotence": True, "acks": "all", "linger.ms": 5,
+                             "compression.type": "lz4", "partitioner": "murmur2_random", **extra}, settings)
 
 
 class ConsumerFenced(PermanentError):
@@ -176,7 +209,7 @@ def read_committed_consumer(settings: KafkaSettings, group_id: str, *, static_me
     rejoins as itself and gets its partitions back at once, instead of the group waiting a whole
     session timeout (45 s by default) for the member it lost to expire."""
     static = {"group.instance.id": static_member} if static_member else {}
-    return Consumer({
+    return _build(Consumer, {
         **static,
         **_base(settings),
         "group.id": group_id,
@@ -184,7 +217,7 @@ def read_committed_consumer(settings: KafkaSettings, group_id: str, *, static_me
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         **extra,
-    })
+    }, settings)
 
 
 def raise_if_fatal(err: KafkaError, group_id: str) -> None:
@@ -200,7 +233,7 @@ def raise_if_fatal(err: KafkaError, group_id: str) -> None:
 
 
 def admin(settings: KafkaSettings) -> AdminClient:
-    return AdminClient(_base(settings))
+    return _build(AdminClient, _base(settings), settings)
 
 
 def ensure_topics(settings: KafkaSettings, topics: dict[str, dict[str, str]],

@@ -1,6 +1,7 @@
 """Schema registry access through its Confluent-compatible API (Apicurio's /apis/ccompat/v7)."""
 from __future__ import annotations
 
+import http
 import json
 import logging
 from typing import Any
@@ -10,7 +11,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from pssync.retry import RetryPolicy, with_retries
 from pssync.settings import RegistrySettings
-from pssync.errors import PermanentError, PssyncError, TransientError
+from pssync.errors import ConfigError, PermanentError, PssyncError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,38 @@ class RegistryUnavailable(RegistryError, TransientError):
 
 class IncompatibleSchema(RegistryError, PermanentError):
     pass
+
+
+class RegistryMisconfigured(RegistryError, ConfigError, PermanentError):
+    """registry.url (or its credentials) do not lead to a Confluent-compatible registry API."""
+
+
+API_HINT = "registry.url must point at the Confluent-compatible API (for Apicurio .../apis/ccompat/v7)"
+
+
+def misconfigured(url: str, what: str, exc: BaseException) -> RegistryMisconfigured | None:
+    """The one-line error for an answer that says ``url`` is not a Confluent-compatible registry
+    API (a 404 without the API's own error code, a redirect, an HTML page) or refuses the
+    credentials; None for any other failure. The answer's body is never quoted (an HTML page)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return RegistryMisconfigured(f"schema registry at {url} answered something that is not JSON (a web "
+                                     f"page?) while trying to {what}: {API_HINT}")
+    if not isinstance(exc, SchemaRegistryError):
+        return None
+    status = exc.http_status_code
+    try:
+        answered = f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        answered = str(status)
+    if status in (401, 403):
+        return RegistryMisconfigured(f"schema registry at {url} answered {answered} while trying to {what}: "
+                                     "check registry.basic_auth_user_info (user:password)")
+    # the API's own errors carry a code that extends the status: 40401 subject not found, ...
+    own_code = isinstance(exc.error_code, int) and exc.error_code // 100 == status
+    if (300 <= status < 400 or status in (404, 405, 406, 415)) and not own_code:
+        return RegistryMisconfigured(f"schema registry at {url} answered {answered} while trying to {what}: "
+                                     f"{API_HINT}")
+    return None
 
 
 def _transient(exc: BaseException) -> bool:
@@ -57,6 +90,9 @@ class Registry:
             return with_retries(lambda: fn(*args, **kwargs), self._policy, what=f"registry: {what}",
                                 retry_if=_transient)
         except Exception as exc:
+            wrong = misconfigured(self.url, what, exc)
+            if wrong is not None:
+                raise wrong from None
             if not _transient(exc):
                 raise
             raise RegistryUnavailable(
@@ -104,4 +140,6 @@ class Registry:
         return json.loads(found.schema_str)
 
     def check(self) -> None:
+        """Reach the registry once; a URL that is not its Confluent-compatible API is a
+        RegistryMisconfigured naming registry.url."""
         self._run("list subjects", self.client.get_subjects)

@@ -12,7 +12,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from pssync.bus.kafka import read_committed_consumer
-from pssync.bus.registry import registry_client
+from pssync.bus.registry import Registry
 from pssync.cdc import database
 from pssync.cdc.events import topic_for
 from pssync.jsontext import plain as _plain
@@ -47,8 +47,9 @@ def tail(settings: Settings, tables: list[str], from_beginning: bool,
 def tail_topics(settings: Settings, topics: list[str], from_beginning: bool,
                 idle_timeout: float | None) -> Iterator[tuple[str, Any, Any]]:
     """(topic, key, value) of committed Avro events, decoded through the registry."""
-    registry = registry_client(settings.registry.url, settings.registry.basic_auth_user_info)
-    deser = AvroDeserializer(registry)
+    registry = Registry(settings.registry)
+    registry.check()                   # a wrong registry.url is one line before anything is read
+    deser = AvroDeserializer(registry.client)
     consumer = read_committed_consumer(settings.kafka, f"pssync-tail-{uuid.uuid4().hex[:8]}",
                                        **{"auto.offset.reset": "earliest" if from_beginning else "latest"})
     consumer.subscribe(topics)

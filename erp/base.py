@@ -170,4 +170,10 @@ class ErpAdapter(Protocol):
         """Cancel the ERP order created from ``shop_reference``; returns its ERP id."""
         ...
 
+    def check(self) -> None:
+        """Reach the ERP with the configured credentials (log in, fetch a token): called at start
+        by the ERP capture and the ERP sink, so a refused password stops them at once in one line
+        (ErpLoginRefused, or a PermanentErpError with code "auth") rather than at the first record."""
+        ...
+
     def close(self) -> None: ...

@@ -1,7 +1,7 @@
 """How ERP failures are classified: transient ones are retried with backoff (honouring
 Retry-After), permanent ones are reported with the ERP's own message and never retried blindly."""
 from __future__ import annotations
-from pssync.errors import PermanentError, PssyncError, TransientError
+from pssync.errors import ConfigError, PermanentError, PssyncError, TransientError
 
 
 class ErpError(PssyncError):
@@ -34,3 +34,12 @@ class UnknownProduct(PermanentErpError):
 
 class NotFound(PermanentErpError):
     pass
+
+
+class ErpLoginRefused(PermanentErpError, ConfigError):
+    """The ERP refused pssync's credentials: a configuration mistake, not a record's. Never
+    retried nor dead-lettered: the command stops with the message, which names the settings."""
+
+    def __init__(self, erp: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(erp, message, status=status, code="auth")
+        self.args = (message,)       # it names the setting already: no "<erp>: " in front

@@ -94,6 +94,12 @@ class ErpHttp:
         return with_retries(lambda: self._once(method, path, **kwargs), self.retry,
                             what=f"{self.erp} {method} {path.split('?', 1)[0]}")
 
+    def check_credentials(self) -> None:
+        """Fetch the OAuth token now (other schemes are checked by the first request)."""
+        auth = self.client.auth
+        if isinstance(auth, ClientCredentials):
+            with_retries(auth.token, self.retry, what=f"{self.erp} token")
+
     def close(self) -> None:
         self.client.close()
 
@@ -160,6 +166,9 @@ class ClientCredentials(httpx.Auth):
                 self._fetch()
             assert self._token is not None
             return self._token
+
+    def token(self) -> str:
+        return self._current()
 
     def auth_flow(self, request: httpx.Request):  # type: ignore[override]
         token = self._current()

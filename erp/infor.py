@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pssync.erp.base import (Change, ChangeKind, OrderStatus, Price, Product, SalesOrder,
                       SalesOrderResult, Shipment, StockLevel, StockPage)
 from pssync.erp.errors import NotFound, PermanentErpError, UnknownProduct
 from pssync.erp.http import ClientCredentials, ErpHttp
 from pssync.retry import RetryPolicy, with_retries
+from pssync.settings import SecretText
 
 ERP = "infor"
 ID_WIDTH = 20
@@ -62,9 +63,9 @@ class InforSettings(BaseModel):
     pu: str | None = None                  # SSO (token) base URL
     ot: str | None = None                  # token path under pu
     ci: str | None = None                  # client id
-    cs: SecretStr | None = None            # client secret
+    cs: SecretText | None = None            # client secret
     saak: str | None = None                # service account access key
-    sask: SecretStr | None = None          # service account secret key
+    sask: SecretText | None = None          # service account secret key
     token_url: str | None = None           # default: pu + ot
     company: int | None = None             # M3 CONO; default: the service account's
     division: str | None = None
@@ -370,6 +371,9 @@ class InforAdapter:
         chosen = levels[:page_size]
         more = len(levels) > page_size
         return StockPage(chosen, chosen[-1].sku if more and chosen else None)
+
+    def check(self) -> None:
+        self.http.check_credentials()
 
     def close(self) -> None:
         self.http.close()

@@ -15,13 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pssync.erp.base import (Change, ChangeKind, OrderStatus, Price, Product, SalesOrder,
                       SalesOrderResult, Shipment, StockLevel, StockPage)
 from pssync.erp.errors import NotFound, PermanentErpError, UnknownProduct
 from pssync.erp.http import ClientCredentials, ErpHttp, default_message
 from pssync.retry import RetryPolicy, with_retries
+from pssync.settings import SecretText
 
 ERP = "oracle_fusion"
 ID_WIDTH = 20
@@ -34,7 +35,7 @@ class OracleFusionSettings(BaseModel):
     api_version: str = "11.13.18.05"
     token_url: str                                 # the identity domain's /oauth2/v1/token
     client_id: str
-    client_secret: SecretStr
+    client_secret: SecretText
     scope: str | None = None
     source_transaction_system: str                 # the source system registered for the shop
     business_unit: str
@@ -350,6 +351,9 @@ class OracleFusionAdapter:
             body["CancelReasonCode"] = self.settings.cancel_reason_code
         self.http.request("POST", f"{self.root}/salesOrderActionRequests", json=body)
         return header_id
+
+    def check(self) -> None:
+        self.http.check_credentials()
 
     def close(self) -> None:
         self.http.close()

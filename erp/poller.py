@@ -30,7 +30,7 @@ from prometheus_client import Counter
 from pssync.bus.kafka import Fenced, ensure_topics, is_fatal_fencing, read_compacted, transactional_producer
 from pssync.bus.registry import Registry
 from pssync.erp.base import CHANGE_KINDS, Change, ChangeKind, Cursor, ErpAdapter
-from pssync.erp.errors import PermanentErpError, TransientErpError
+from pssync.erp.errors import ErpLoginRefused, PermanentErpError, TransientErpError
 from pssync.erp.signals import Progress, Signal, SignalReader, progress_key
 from pssync.erp.topics import TOPICS, ErpEncoders, SnapshotPart, content_digest, topic_name
 from pssync.retry import RetryPolicy
@@ -302,6 +302,8 @@ class ErpPoller:
                 log.info("stock snapshot asked for by signal %s", signal.id)
                 try:
                     self.snapshot_stock(snapshot_id=signal.id, signal=signal)
+                except ErpLoginRefused:
+                    raise                    # the capture stops, naming the credentials; the signal waits
                 except PermanentErpError as exc:
                     log.error("stock snapshot of signal %s refused by the ERP: %s", signal.id, exc)
                     self._record_signal(Progress(signal.offset + 1, signal.id, error=str(exc)))
@@ -313,6 +315,7 @@ class ErpPoller:
         self._commit("stock", [], self.cursors.get("stock", Cursor()), {}, ("", 0), signals=progress)
 
     def run(self, stop: threading.Event | None = None) -> None:
+        self.adapter.check()         # refused credentials stop the capture before it touches Kafka
         self.prepare()
         self.listen()
         stop = stop or threading.Event()

@@ -18,13 +18,14 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pssync.erp.base import (CHANGE_KINDS, Change, ChangeKind, OrderStatus, Price, Product, Record,
                       SalesOrder, SalesOrderResult, Shipment, StockLevel, StockPage)
 from pssync.erp.errors import NotFound, PermanentErpError, UnknownProduct
 from pssync.erp.http import ClientCredentials, ErpHttp, default_message
 from pssync.retry import RetryPolicy, with_retries
+from pssync.settings import SecretText
 
 ID_WIDTH = 20
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -74,14 +75,14 @@ LINE_PLACEHOLDERS = frozenset({"sku", "quantity", "unit_price", "description", "
 class BearerAuth(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["bearer"]
-    token: SecretStr
+    token: SecretText
 
 
 class BasicAuth(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["basic"]
     username: str
-    password: SecretStr
+    password: SecretText
 
 
 class OAuthAuth(BaseModel):
@@ -89,7 +90,7 @@ class OAuthAuth(BaseModel):
     type: Literal["oauth"]
     token_url: str
     client_id: str
-    client_secret: SecretStr
+    client_secret: SecretText
     scope: str | None = None
     client_auth: Literal["basic", "body"] = "basic"
 
@@ -559,6 +560,9 @@ class RestAdapter:
             raise NotFound(self.name, f"no order for shop reference {shop_reference!r}")
         self.call("order_cancel", {"shop_reference": shop_reference, "erp_order_id": erp_id})
         return erp_id
+
+    def check(self) -> None:
+        self.http.check_credentials()
 
     def close(self) -> None:
         self.http.close()

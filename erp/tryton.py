@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from pssync.erp.base import (Address, Change, ChangeKind, Customer, OrderStatus, Price, Product,
                       SalesOrder, SalesOrderResult, Shipment, StockLevel, StockPage)
-from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError, UnknownProduct
+from pssync.erp.errors import ErpLoginRefused, NotFound, PermanentErpError, TransientErpError, UnknownProduct
 from pssync.erp.http import parse_retry_after
 from pssync.retry import RetryPolicy, with_retries
+from pssync.settings import SecretText
 
 UTC = dt.timezone.utc
 _ids = itertools.count(1)
@@ -96,7 +97,7 @@ class TrytonAdapter:
         url: str = "http://127.0.0.1:8000"
         database: str = "tryton"
         user: str = "admin"
-        password: SecretStr = SecretStr("admin")
+        password: SecretText = SecretStr("admin")
         warehouse: str | None = Field(None, description="Warehouse code; default: the first warehouse.")
         sale_state: Literal["quotation", "confirmed"] = Field(
             "confirmed", description="Where new sales stop: 'quotation' leaves them for review in Tryton.")
@@ -150,18 +151,40 @@ class TrytonAdapter:
             return TransientErpError(self.name, f"{method}: session no longer exists", code="session")
         if kind in ("NotLogged", "LoginException"):
             self._auth = None
-            return TransientErpError(self.name, f"{method}: {kind}", code=kind)
+            asked = f": {detail}" if kind == "LoginException" and detail else ""   # what it asks for
+            return TransientErpError(self.name, f"{method}: {kind}{asked}", code=kind)
         return PermanentErpError(self.name, f"{method}: {kind}: {detail}", code=kind)
 
     def _login(self) -> None:
         s = self.settings
-        result = self._post("common.db.login",
-                            [s.user, {"password": s.password.get_secret_value()}, "en"], auth=False)
+        try:
+            result = self._post("common.db.login",
+                                [s.user, {"password": s.password.get_secret_value()}, "en"], auth=False)
+        except PermanentErpError as exc:
+            if exc.status not in (401, 403):
+                raise
+            result = None                      # Tryton answers a wrong password with 401 (an HTML page)
+        except TransientErpError as exc:
+            if exc.code != "LoginException":   # Tryton asks for a login parameter pssync has not given
+                raise
+            asked = exc.erp_message.split(": ", 2)[2:] or ["?"]
+            raise self._refused(f"asks for more than a password to log in user {s.user!r} "
+                                f"(it asks for: {asked[0]}; a second factor?)") from None
         if not result:
-            raise PermanentErpError(self.name, f"login refused for user {s.user!r}", code="auth")
+            raise self._refused(f"refused the login of user {s.user!r}")
         uid, token = result[0], result[1]
         self._auth = "Session " + base64.b64encode(f"{s.user}:{uid}:{token}".encode()).decode()
         self._context = self._post("model.res.user.get_preferences", [True, {}])
+
+    def check(self) -> None:
+        if self._auth is None:
+            with_retries(self._login, self.retry, what="tryton login")
+
+    def _refused(self, what: str) -> ErpLoginRefused:
+        s = self.settings
+        return ErpLoginRefused(self.name,
+            f"erp.{self.name}.password: Tryton at {s.url} (database {s.database!r}) {what}: "
+            f"check erp.{self.name}.user and erp.{self.name}.password (env PSSYNC_ERP__{self.name.upper()}__PASSWORD)")
 
     def call(self, model: str, method: str, *args: Any, context: dict[str, Any] | None = None,
              retry: bool = True) -> Any:

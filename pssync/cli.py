@@ -7,13 +7,14 @@ import os
 import typer
 
 from pssync.cdc.cli import app as cdc_app
+from pssync.console import App
 from pssync.devstack.cli import app as stack_app
 from pssync.devstack.cli import services_app
 from pssync.erp.cli import app as erp_app
 from pssync.sinks.cli import app as sinks_app
 from pssync.streams.cli import app as streams_app
 
-app = typer.Typer(no_args_is_help=True, help="PrestaShop <-> ERP change-data-capture and sync.")
+app = App(no_args_is_help=True, help="PrestaShop <-> ERP change-data-capture and sync.")
 app.add_typer(stack_app, name="stack", help="The embedded local stack (Kafka, registry, MariaDB).")
 app.add_typer(cdc_app, name="cdc", help="Binlog capture of the PrestaShop database into Kafka.")
 app.add_typer(erp_app, name="erp", help="ERP side: change capture, stock snapshots, webhooks, mapping.")

@@ -49,3 +49,8 @@ class PermanentError(PssyncError):
 
 def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, PssyncError) and exc.transient
+
+
+class ConfigError(PssyncError):
+    """Configuration that cannot be used; the message names each bad key (or file, line and
+    column) and how to fix it. Raised by pssync.settings and wherever a setting proves wrong."""

@@ -8,16 +8,25 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator,
+                      model_validator)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
-from pssync.errors import PssyncError
+from pssync.config_file import read_config_file
+from pssync.errors import ConfigError
+from pssync.secret_keys import is_secret_key, number_as_text
+
+# a password or secret given as a number (YAML reads ``password: 987654321`` as one) is its text
+PasswordText = Annotated[str, BeforeValidator(number_as_text)]
+SecretText = Annotated[SecretStr, BeforeValidator(number_as_text)]
+
+__all__ = ["ConfigError", "PasswordText", "SecretText", "Settings", "load_settings", "is_secret_key"]
 
 DEFAULT_CAPTURED_TABLES = (
     "orders",
@@ -41,7 +50,7 @@ class MySQLSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(3307, ge=1, le=65535)
     user: str = "pssync"
-    password: str = Field("pssync", repr=False)
+    password: PasswordText = Field("pssync", repr=False)
     database: str = "prestashop"
     table_prefix: str = "ps_"
     server_id: int = Field(
@@ -72,7 +81,7 @@ class KafkaSettings(Section):
 class RegistrySettings(Section):
     url: str = "http://127.0.0.1:8081/apis/ccompat/v7"
     compatibility: Literal["BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"] = "BACKWARD"
-    basic_auth_user_info: str | None = Field(None, repr=False)
+    basic_auth_user_info: PasswordText | None = Field(None, repr=False)
 
 
 class CaptureSettings(Section):
@@ -136,7 +145,7 @@ class CaptureSettings(Section):
 class WebhookSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8090, ge=1, le=65535)
-    secret: SecretStr = Field(description="Shared HMAC secret; set it from PSSYNC_ERP__WEBHOOK__SECRET.")
+    secret: SecretText = Field(description="Shared HMAC secret; set it from PSSYNC_ERP__WEBHOOK__SECRET.")
     erp: str = Field("webhook", description="Name recorded as the events' origin.")
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     tolerance_s: int = Field(300, ge=1, description="Accepted clock skew, also the replay window.")
@@ -215,7 +224,7 @@ class StreamsSettings(Section):
 
 class PrestashopWebserviceSettings(Section):
     url: str = Field(description="Base URL of the Webservice, e.g. https://shop.example/api")
-    key: SecretStr = Field(description="Webservice key; set it from PSSYNC_SINKS__WEBSERVICE__KEY.")
+    key: SecretText = Field(description="Webservice key; set it from PSSYNC_SINKS__WEBSERVICE__KEY.")
     timeout_s: float = Field(10, gt=0)
     send_email: bool = Field(False, description="Add ?sendemail=1 to state and tracking writes.")
 
@@ -287,51 +296,48 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = os.environ.get("PSSYNC_CONFIG")
         if config_file:
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+            sources.append(_ConfigFileSource(settings_cls, yaml_file=config_file))
         return tuple(sources)
 
 
-class ConfigError(PssyncError):
-    """Configuration that cannot be used; the message names each bad key and why."""
+class _ConfigFileSource(YamlConfigSettingsSource):
+    """The YAML file, read by :func:`pssync.config_file.read_config_file` (one-line errors)."""
+
+    def _read_file(self, file_path: Path) -> dict[str, Any]:
+        return read_config_file(file_path)
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    from pssync.environment import unknown_variables
+
+    unknown = unknown_variables(os.environ, Settings)
+    if unknown:
+        raise ConfigError("\n".join(unknown))
     if config_file is not None:
         path = Path(config_file)
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
         os.environ["PSSYNC_CONFIG"] = str(path)
     named = os.environ.get("PSSYNC_CONFIG")
-    if named and Path(named).is_file():
-        import yaml
-
-        # an empty file would run everything on the defaults (capture name, server_id) and
-        # displace the capture that really owns them
-        if yaml.safe_load(Path(named).read_text()) is None:
-            raise ConfigError(f"config file {named} is empty (or holds only comments): "
-                              "give at least the keys that differ from the defaults")
+    if named and not Path(named).is_file():     # pydantic-settings would skip it without a word
+        raise ConfigError(f"PSSYNC_CONFIG names {named}, which is not a file: set it to the config "
+                          "file, or unset it")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
 
 
-# a key whose value is never shown in a message (a password, a token, a client secret...)
-_SECRET_WORDS = re.compile(r"pass|secret|token|key|credential|sask|(^|[._])cs$", re.IGNORECASE)
-
-
-def is_secret_key(key: str) -> bool:
-    return bool(_SECRET_WORDS.search(key))
-
-
 def describe_validation_error(exc: ValidationError) -> str:
     """One line per bad key, naming it and how to set it; the value given is shown only when the
     key holds no secret (a password given as a number must not end up in a log)."""
-    lines = ["invalid configuration:"]
+    lines = []
     for err in exc.errors(include_input=True):
         key = ".".join(str(p) for p in err["loc"]) or "(root)"
         env = "PSSYNC_" + "__".join(str(p) for p in err["loc"] if not isinstance(p, int)).upper()
         given = err.get("input")
         shown = "" if isinstance(given, dict) or is_secret_key(key) else f" (got {given!r})"
-        lines.append(f"  {key}: {err['msg']}{shown} [file key '{key}' or env {env}]")
-    return "\n".join(lines)
+        lines.append(f"{key}: {err['msg']}{shown} [file key '{key}' or env {env}]")
+    if len(lines) == 1:
+        return f"invalid configuration: {lines[0]}"
+    return "\n  ".join(["invalid configuration:", *lines])

@@ -37,7 +37,9 @@ def build_applier(settings: Settings, which: str):
     if which == "erp":
         from pssync.erp.registry import build_adapter
         from pssync.sinks.erp import ErpApplier
-        return ErpApplier(settings, build_adapter(settings.erp.kind, settings.erp.options()))
+        adapter = build_adapter(settings.erp.kind, settings.erp.options())
+        adapter.check()          # refused credentials stop the sink at start, not at its first command
+        return ErpApplier(settings, adapter)
     raise typer.BadParameter(f"unknown sink {which!r}; choose one of {', '.join(SINKS)}")
 
 

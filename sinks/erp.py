@@ -35,7 +35,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from pssync.bus.kafka import idempotent_producer
 from pssync.bus.kafka import ensure_topics
 from pssync.erp.base import ErpAdapter
-from pssync.erp.errors import NotFound, PermanentErpError, TransientErpError
+from pssync.erp.errors import ErpLoginRefused, NotFound, PermanentErpError, TransientErpError
 from pssync.retry import RetryPolicy, with_retries
 from pssync.settings import Settings
 from pssync.sinks import synclog
@@ -178,7 +178,12 @@ class ErpApplier:
         except TransientErpError as exc:
             raise TransientFailure(f"{what}: {exc.erp}: {exc.erp_message}",
                                    retry_after=exc.retry_after) from None
+        except ErpLoginRefused:
+            raise
         except PermanentErpError as exc:
+            if exc.code == "auth":          # credentials refused: stop the sink, not the command
+                raise ErpLoginRefused(exc.erp, f"{exc.erp}: {exc.erp_message}: check the erp.{exc.erp} "
+                                               "credentials", status=exc.status) from None
             raise PermanentFailure(f"{exc.erp}: {exc.erp_message}") from None
 
     # ---- acknowledgements -----------------------------------------------------------------------

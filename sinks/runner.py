@@ -35,7 +35,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 from pssync.bus.kafka import ensure_topics, idempotent_producer, member_id, raise_if_fatal, read_committed_consumer
 from pssync.settings import Settings
 from pssync.sinks import synclog
-from pssync.errors import PermanentError, TransientError
+from pssync.errors import ConfigError, PermanentError, TransientError
 from pssync.retry import RetryPolicy
 from pssync.schemas.dead_letters import error_headers
 from pssync.sinks.errors import Skipped, TransientFailure
@@ -315,6 +315,8 @@ class SinkRunner:
             synclog.record_effect(conn, decoded.key, decoded.command_id, f"skipped: {exc.reason}"[:255])
             synclog.log_attempt(conn, attempt, "skipped", detail=exc.reason)
             return "skipped"
+        except ConfigError:
+            raise            # wrong credentials, say: no command can succeed; stop the sink, dead-letter none
         except PermanentError as exc:
             self._rollback_command(conn)
             reason = getattr(exc, "reason", None) or str(exc)

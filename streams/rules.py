@@ -133,7 +133,11 @@ def load_rules(path: str | Path, known_columns: Mapping[str, set[str]], prefix: 
     """Read and validate a rules file. ``known_columns``: unprefixed table name -> its columns
     (``columns_from_ddl`` or information_schema). ``prefix`` only shapes names in messages and
     the names the methods accept. Raises RulesError listing every problem."""
-    raw = yaml.safe_load(Path(path).read_text())
+    return rules_from(yaml.safe_load(Path(path).read_text()), known_columns, prefix)
+
+
+def rules_from(raw: Any, known_columns: Mapping[str, set[str]], prefix: str = "ps_") -> Rules:
+    """Validate the parsed contents of a rules file (see :func:`load_rules`)."""
     try:
         spec = _RulesFile.model_validate(raw)
     except ValidationError as exc:

@@ -29,7 +29,7 @@ from pssync.streams.product_mapping import ProductMapping
 from pssync.streams.retention import Retention
 from pssync.streams.router import Router
 from pssync.streams.routes import Hub, hub_topic_name
-from pssync.streams.rules import Rules, RulesError, load_rules
+from pssync.streams.rules import Rules, RulesError, rules_from
 from pssync.streams.state import ShopState, StockState
 from pssync.streams.stock_facts import StockFacts
 from pssync.streams.stock_hub import StockHub
@@ -146,13 +146,29 @@ def sweep_interval(timeout_s: float) -> float:
 
 # ---- what is read at start -------------------------------------------------------------------------------
 def read_order_mapping(settings: Settings) -> OrderMapping:
+    from pydantic import ValidationError
+
     path = Path(settings.streams.order_mapping)
+    data = _read_file("streams.order_mapping", path)
     try:
-        return OrderMapping.from_yaml(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise StartupError(f"streams.order_mapping: cannot read {path}: {exc.strerror or exc}") from None
-    except Exception as exc:     # YAML or validation: the file's own problem
-        raise StartupError(f"streams.order_mapping: {path} is not a valid order mapping: {exc}") from None
+        return OrderMapping.model_validate(data or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+                             for e in exc.errors())
+        raise StartupError(f"streams.order_mapping: {path} is not a valid order mapping: {problems}") from None
+
+
+def _read_file(key: str, path: Path) -> Any:
+    """A YAML file named by the setting ``key``, or a StartupError in one line naming the key, the
+    path and what is wrong (missing, line and column of a syntax error)."""
+    from pssync.config_file import read_yaml_file
+    from pssync.settings import ConfigError
+
+    env = "PSSYNC_" + key.upper().replace(".", "__")
+    try:
+        return read_yaml_file(path, f"{key}:", missing_hint=f": set {key} (or {env}) to the file")
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from None
 
 
 def live_columns(settings: Settings) -> dict[str, set[str]]:
@@ -181,23 +197,24 @@ def live_columns(settings: Settings) -> dict[str, set[str]]:
 
 
 def read_rules(settings: Settings, columns: Mapping[str, set[str]]) -> Rules:
-    path = settings.streams.rules
+    path = Path(settings.streams.rules)
+    data = _read_file("streams.rules", path)
     try:
-        return load_rules(path, columns, settings.mysql.table_prefix)
-    except OSError as exc:
-        raise StartupError(f"streams.rules: cannot read {path}: {exc.strerror or exc}") from None
+        return rules_from(data, columns, settings.mysql.table_prefix)
     except RulesError as exc:
         raise StartupError(f"streams.rules ({path}), checked against the database "
                            f"{settings.mysql.database!r}: {exc}") from None
-    except Exception as exc:     # YAML syntax
-        raise StartupError(f"streams.rules: {path} cannot be read as rules: {exc}") from None
 
 
 def registry_decoder(settings: Settings) -> Callable[[bytes | None], Any]:
     from pssync.bus.avro import RegistryDecoder
-    from pssync.bus.registry import registry_client
+    from pssync.bus.registry import Registry, RegistryError
 
     try:
-        return RegistryDecoder(registry_client(settings.registry.url, settings.registry.basic_auth_user_info))
+        registry = Registry(settings.registry)
+        registry.check()               # at start: a wrong registry.url is one line, not dead letters
+        return RegistryDecoder(registry.client)
+    except RegistryError:
+        raise
     except Exception as exc:
         raise StartupError(f"registry.url {settings.registry.url!r}: {exc}") from None

@@ -303,3 +303,21 @@ def readable(value: bytes) -> dict[str, Any]:
     if isinstance(record, dict) and set(record) == {"source", "reason", "record"}:
         return {**json.loads(record["record"]), "source": record["source"], "reason": record["reason"]}
     return record
+
+
+def single_error_line(run: subprocess.CompletedProcess) -> str:
+    """The one line a ``pssync`` command that refused its configuration printed: non-zero exit,
+    nothing on stdout, no traceback, exactly one line on stderr."""
+    assert run.returncode != 0, run
+    assert run.stdout == "", run.stdout
+    assert "Traceback" not in run.stderr, run.stderr
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.stderr
+    return lines[0]
+
+
+def cli_env() -> dict[str, str]:
+    """The environment of this process without PSSYNC_* settings (a test's config file says it all)."""
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("PSSYNC_") or k.startswith("PSSYNC_STACK_")}

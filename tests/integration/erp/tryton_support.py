@@ -2,12 +2,14 @@
 the gateway (an httpx transport) through which tests make the network in front of it fail."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -224,3 +226,18 @@ class TrytonGateway(httpx.BaseTransport):
 
     def shut(self) -> None:
         self.inner.close()
+
+
+@contextlib.contextmanager
+def failed_logins_forgotten(stack: devstack.StackSettings) -> Iterator[None]:
+    """For a test that logs in with a wrong password as the stack's user: trytond counts failed
+    logins by login name and, past a few, refuses that login for everyone for a while; a
+    successful login afterwards clears the count (the stack is shared)."""
+    try:
+        yield
+    finally:
+        right = adapter(stack)
+        try:
+            right.search_read("res.user", [("login", "=", stack.tryton_user)], ["id"], limit=1)   # logs in
+        finally:
+            right.close()

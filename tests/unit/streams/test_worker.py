@@ -102,9 +102,39 @@ def test_build_app_registers_the_agents_tables_and_topics_under_their_names(tmp_
 
 
 def test_a_missing_order_mapping_file_is_named(tmp_path):
-    with pytest.raises(StartupError, match=r"streams.order_mapping: cannot read .*nowhere.yaml"):
+    with pytest.raises(StartupError, match=r"streams.order_mapping: .*nowhere.yaml does not exist"):
         build_app(settings(tmp_path, order_mapping=str(tmp_path / "nowhere.yaml")), columns=COLUMNS,
                   decode=lambda value: None)
+
+
+@pytest.mark.parametrize("key", ["order_mapping", "rules"])
+def test_a_missing_file_is_one_line_naming_its_key_and_where_it_was_looked_for(tmp_path, monkeypatch, key):
+    monkeypatch.chdir(tmp_path)                 # the defaults are relative: deploy/...
+    with pytest.raises(StartupError) as raised:
+        build_app(settings(tmp_path, **{key: "deploy/missing.yaml"}), columns=COLUMNS, decode=lambda value: None)
+    assert str(raised.value) == (
+        f"streams.{key}: deploy/missing.yaml does not exist (relative to the working directory {tmp_path}): "
+        f"set streams.{key} (or PSSYNC_STREAMS__{key.upper()}) to the file")
+
+
+@pytest.mark.parametrize("key", ["order_mapping", "rules"])
+@pytest.mark.parametrize("text, where", [("a:\n\tb: 1\n", "line 2 column 1"), ("a: [b\n", "line 2 column 1")])
+def test_a_file_that_is_not_yaml_is_one_line_with_line_and_column(tmp_path, key, text, where):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text)
+    with pytest.raises(StartupError) as raised:
+        build_app(settings(tmp_path, **{key: str(broken)}), columns=COLUMNS, decode=lambda value: None)
+    assert "\n" not in str(raised.value)
+    assert str(raised.value).startswith(f"streams.{key}: {broken}: {where}: ")
+
+
+def test_a_mapping_that_does_not_validate_is_one_line(tmp_path):
+    bad = tmp_path / "mapping.yaml"
+    bad.write_text("max_line_quantity: 0\n")
+    with pytest.raises(StartupError) as raised:
+        build_app(settings(tmp_path, order_mapping=str(bad)), columns=COLUMNS, decode=lambda value: None)
+    assert str(raised.value) == (f"streams.order_mapping: {bad} is not a valid order mapping: "
+                                 "max_line_quantity: Input should be greater than or equal to 1")
 
 
 def test_rules_that_do_not_fit_the_live_schema_are_listed(tmp_path):

@@ -102,3 +102,14 @@ def test_secrets_never_show_in_errors_settings_or_logs(subject: Subject, caplog)
                 for a in (wrong, subject.adapter)}}
     leaks = {(where, secret) for where, text in shown.items() for secret in secrets if secret in text}
     assert not leaks, f"secrets shown: {sorted(where for where, _ in leaks)}"
+
+
+@pytest.mark.promise("check")
+def test_check_refuses_wrong_credentials_at_once_and_passes_right_ones(subject: Subject):
+    """The ERP capture and the ERP sink call check() at start: wrong credentials stop them there."""
+    wrong = subject.variant(wrong_credentials=True)
+    with pytest.raises(PermanentErpError) as info:
+        wrong.check()
+    assert info.value.code == "auth"
+    assert not isinstance(info.value, TransientErpError)
+    subject.adapter.check()
