@@ -73,12 +73,19 @@ def test_other_binlog_reader_with_the_same_server_id_is_refused(scratch):
 
 
 def test_a_user_who_may_not_list_binlog_readers_is_told_the_check_was_not_made(scratch, caplog):
-    # the stack's pssync user has no REPLICATION MASTER ADMIN: SHOW SLAVE HOSTS is refused to it
+    # a capture user without REPLICATION MASTER ADMIN: SHOW SLAVE HOSTS is refused to it
     import logging
+
+    import pymysql
 
     from pssync.cdc.identity import CaptureLock
 
-    settings = scratch.settings(["orders"])
+    root = pymysql.connect(host="127.0.0.1", port=scratch.stack.mariadb_port, user="root", autocommit=True)
+    with root.cursor() as cur:
+        cur.execute("CREATE USER IF NOT EXISTS 'pssync_no_admin'@'%' IDENTIFIED BY 'pssync'")
+        cur.execute(f"GRANT SELECT ON `{scratch.database}`.* TO 'pssync_no_admin'@'%'")
+    root.close()
+    settings = with_mysql(scratch.settings(["orders"]), user="pssync_no_admin", password="pssync")
     caplog.set_level(logging.WARNING, logger="pssync.cdc.identity")
     lock = CaptureLock(settings.mysql, settings.capture.name)
     lock.acquire()
