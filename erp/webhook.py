@@ -6,23 +6,20 @@ nothing is written. Serve it behind TLS, or give it a certificate (``tls_cert``/
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import hmac
 import json
 import logging
 import ssl
 import time
-from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 from confluent_kafka import KafkaError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pssync.bus.kafka import idempotent_producer
 from pssync.bus.registry import Registry
-from pssync.erp.base import Change, ChangeKind, OrderStatus, Price, Product, Shipment, StockLevel
+from pssync.erp.webhook_events import PAYLOADS, InvalidEvent, parse_event, to_change
 from pssync.erp.topics import ErpEncoders
 from pssync.settings import Settings, WebhookSettings
 
@@ -34,84 +31,6 @@ TIMESTAMP_HEADER = "X-Pssync-Timestamp"
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
-
-
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event_id: str = Field(min_length=1, max_length=200)
-
-
-class StockEvent(_Event):
-    sku: str = Field(min_length=1)
-    erp_product_id: str
-    quantity: Decimal
-    on_hand: Decimal | None = None
-    warehouse: str
-    as_of: dt.datetime
-
-
-class PriceEvent(_Event):
-    sku: str = Field(min_length=1)
-    erp_product_id: str
-    list_price: Decimal = Field(ge=0)
-    currency: str = Field(min_length=3, max_length=3)
-    changed_at: dt.datetime
-
-
-class ProductEvent(_Event):
-    sku: str = Field(min_length=1)
-    erp_product_id: str
-    name: str
-    active: bool
-    changed_at: dt.datetime
-    attributes: dict[str, str] = Field(default_factory=dict)
-
-
-class OrderStatusEvent(_Event):
-    erp_order_id: str = Field(min_length=1)
-    shop_reference: str | None = None
-    state: str
-    changed_at: dt.datetime
-
-
-class ShipmentEvent(_Event):
-    erp_shipment_id: str = Field(min_length=1)
-    erp_order_id: str | None = None
-    shop_reference: str | None = None
-    state: str
-    tracking_number: str | None = None
-    carrier: str | None = None
-    changed_at: dt.datetime
-
-
-PAYLOADS: dict[str, tuple[ChangeKind, type[_Event]]] = {
-    "stock": ("stock", StockEvent), "prices": ("price", PriceEvent),
-    "products": ("product", ProductEvent), "order-status": ("order_status", OrderStatusEvent),
-    "shipments": ("shipment", ShipmentEvent),
-}
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
-def to_change(kind: ChangeKind, event: _Event) -> Change:
-    data = event.model_dump(exclude={"event_id"})
-    for name in ("as_of", "changed_at"):
-        if name in data:
-            data[name] = _utc(data[name])
-    record: Any
-    if kind == "stock":
-        record, key, ts = StockLevel(**data), data["sku"], data["as_of"]
-    elif kind == "price":
-        record, key, ts = Price(**data), data["sku"], data["changed_at"]
-    elif kind == "product":
-        record, key, ts = Product(**data), data["sku"], data["changed_at"]
-    elif kind == "order_status":
-        record, key, ts = OrderStatus(**data), data["erp_order_id"], data["changed_at"]
-    else:
-        record, key, ts = Shipment(**data), data["erp_shipment_id"], data["changed_at"]
-    return Change(kind, key, record, ts, event.event_id, f"webhook:{event.event_id}")
 
 
 class WebhookReceiver:
@@ -168,13 +87,11 @@ class WebhookReceiver:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return self.refuse(400, f"malformed JSON: {exc}")
-        kind, model = PAYLOADS[kind_name]
+        kind = PAYLOADS[kind_name][0]
         try:
-            event = model.model_validate(payload)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}"
-                                 for e in exc.errors())
-            return self.refuse(422, f"invalid {kind_name} event: {problems}")
+            event = parse_event(kind_name, payload, self.hook)
+        except InvalidEvent as exc:
+            return self.refuse(422, str(exc))
         change = to_change(kind, event)
         topic, key, value = self.encoders.encode(change, self.hook.erp)
         loop = asyncio.get_running_loop()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -26,14 +27,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def receiver(scratch):
-    settings = scratch.settings()
-    settings.erp.topic_prefix = scratch.prefix
-    from pssync.bus.kafka import ensure_topics
-    from pssync.erp.topics import TOPICS
-    ensure_topics(settings.kafka, {topic_name(scratch.prefix, k): {} for k in TOPICS})
-    hook = WebhookSettings(port=free_port(), secret=SECRET, erp="acme", max_body_bytes=4096)
+@contextlib.contextmanager
+def running(settings, hook: WebhookSettings):
+    """A WebhookReceiver served over HTTP on its own event loop thread, as `pssync erp webhook` does."""
     app_receiver = WebhookReceiver(settings, hook)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app_receiver.app())
@@ -47,16 +43,35 @@ def receiver(scratch):
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     base = f"http://{hook.host}:{hook.port}"
-    for _ in range(100):
+    for _ in range(400):
         try:
             httpx.get(base + "/healthz")
             break
         except httpx.TransportError:
             time.sleep(0.05)
-    yield base, settings
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    try:
+        yield base
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+@pytest.fixture()
+def hook_settings(scratch):
+    settings = scratch.settings()
+    settings.erp.topic_prefix = scratch.prefix
+    from pssync.bus.kafka import ensure_topics
+    from pssync.erp.topics import TOPICS
+    ensure_topics(settings.kafka, {topic_name(scratch.prefix, k): {} for k in TOPICS})
+    return settings, WebhookSettings(port=free_port(), secret=SECRET, erp="acme", max_body_bytes=4096)
+
+
+@pytest.fixture()
+def receiver(hook_settings):
+    settings, hook = hook_settings
+    with running(settings, hook) as base:
+        yield base, settings
 
 
 def post(base: str, path: str, body: bytes, *, secret: str = SECRET, ts: int | None = None) -> httpx.Response:
@@ -120,3 +135,18 @@ def test_bad_requests_are_refused_with_a_reason_and_nothing_is_written(receiver,
     assert reason in response.json()["reason"]
     time.sleep(0.3)
     assert end_offset(settings, topic) == before
+
+
+def test_negative_quantity_is_refused_naming_the_sku_and_nothing_is_published(receiver, scratch):
+    base, settings = receiver
+    topic = topic_name(scratch.prefix, "stock")
+    response = post(base, "/webhooks/stock", json.dumps({**STOCK, "quantity": "-5"}).encode())
+    assert response.status_code == 422, response.text
+    reason = response.json()["reason"]
+    assert "sku 'demo_1-1'" in reason and "quantity: must not be negative, got -5" in reason
+    # the next event of the same SKU (same partition) is the first one the topic holds
+    following = post(base, "/webhooks/stock", json.dumps({**STOCK, "event_id": "evt-2"}).encode())
+    assert following.status_code == 202, following.text
+    assert following.json()["offset"] == 0
+    events = scratch.read_topic(topic, min_count=1)
+    assert [e.value["version"] for e in events] == ["webhook:evt-2"]
