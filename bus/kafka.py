@@ -7,9 +7,9 @@ import re
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
 from pssync.settings import KafkaSettings, is_secret_key
@@ -344,5 +344,59 @@ def read_compacted(settings: KafkaSettings, topic: str, timeout: float = 30.0) -
                     return latest
                 raise RuntimeError(f"reading {topic}: {msg.error()}")
             latest[msg.key()] = msg.value()
+    finally:
+        consumer.close()
+
+
+def read_recent(settings: KafkaSettings, topics: list[str], since_ms: int,
+                timeout: float = 30.0) -> Iterator[Message]:
+    """The committed records of ``topics`` written at or after ``since_ms`` (record timestamps, unix
+    milliseconds), every partition read up to its end as it was when the call began. Missing
+    topics read empty; a broker that does not answer within ``timeout`` raises BrokerUnavailable."""
+    consumer = read_committed_consumer(settings, group_id="pssync-recent-reader",
+                                       **{"enable.partition.eof": True})
+    try:
+        try:
+            metadata = consumer.list_topics(timeout=timeout)
+        except KafkaException as exc:
+            raise BrokerUnavailable(f"Kafka at {settings.bootstrap_servers} did not answer within "
+                                    f"{timeout:.0f}s: {exc.args[0].str()}") from exc
+        wanted = [TopicPartition(t, p, since_ms) for t in topics if t in metadata.topics
+                  for p in metadata.topics[t].partitions]
+        if not wanted:
+            return
+        ends: dict[tuple[str, int], int] = {}
+        start: list[TopicPartition] = []
+        for tp in consumer.offsets_for_times(wanted, timeout=timeout):
+            if tp.error:
+                raise BrokerUnavailable(f"Kafka could not look up {tp.topic}[{tp.partition}] by time: {tp.error}")
+            high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition),
+                                                  timeout=timeout, cached=False)[1]
+            if 0 <= tp.offset < high:      # -1: nothing written since then
+                ends[(tp.topic, tp.partition)] = high
+                start.append(TopicPartition(tp.topic, tp.partition, tp.offset))
+        if not start:
+            return
+        consumer.assign(start)
+        deadline = time.monotonic() + timeout
+        while ends:
+            msg = consumer.poll(1.0)
+            if msg is None:
+                if time.monotonic() > deadline:
+                    raise BrokerUnavailable(f"reading {sorted(t for t, _ in ends)} from Kafka at "
+                                            f"{settings.bootstrap_servers} did not finish within {timeout:.0f}s")
+                continue
+            place = (msg.topic(), msg.partition())
+            if place not in ends:
+                continue
+            if msg.error():
+                # the end of what read_committed may see (a transaction marker can be the last offset)
+                if msg.error().code() != KafkaError._PARTITION_EOF:
+                    raise BrokerUnavailable(f"reading {msg.topic()}: {msg.error()}")
+            else:
+                yield msg
+            if msg.error() or msg.offset() + 1 >= ends[place]:
+                del ends[place]
+                consumer.incremental_unassign([TopicPartition(*place)])
     finally:
         consumer.close()

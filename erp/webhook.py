@@ -1,29 +1,29 @@
 """Receiver for ERPs that push changes. Each request is authenticated with an HMAC-SHA256
 signature over ``<timestamp>.<body>`` (headers X-Pssync-Timestamp, X-Pssync-Signature:
 sha256=<hex>), validated, written to the same erp.* topics as polled changes, and acknowledged
-(202) only once Kafka has acknowledged the event. Anything else is refused with the reason and
-nothing is written. Serve it behind TLS, or give it a certificate (``tls_cert``/``tls_key``)."""
+(202) only once Kafka has acknowledged the event. An event id accepted within the replay window
+is answered 200 ``{"duplicate": true}`` and not written again (erp/webhook_replay.py). Anything
+else is refused with the reason and nothing is written. Serve it behind TLS, or give it a certificate (``tls_cert``/``tls_key``)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import hmac
 import json
 import logging
 import ssl
 import time
-from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 from confluent_kafka import KafkaError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pssync.bus.kafka import idempotent_producer
+from pssync.bus.kafka import idempotent_producer, read_recent
 from pssync.bus.registry import Registry
-from pssync.erp.base import Change, ChangeKind, OrderStatus, Price, Product, Shipment, StockLevel
-from pssync.erp.topics import ErpEncoders
+from pssync.erp.webhook_events import PAYLOADS, InvalidEvent, parse_event, to_change
+from pssync.erp.topics import TOPICS, ErpEncoders, topic_name
+from pssync.erp.webhook_replay import WEBHOOK_HEADER, Entry, SeenEvents, Verdict, event_digest, expiry, \
+    header_value, lookback_s, rebuild
 from pssync.settings import Settings, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -36,90 +36,13 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    event_id: str = Field(min_length=1, max_length=200)
-
-
-class StockEvent(_Event):
-    sku: str = Field(min_length=1)
-    erp_product_id: str
-    quantity: Decimal
-    on_hand: Decimal | None = None
-    warehouse: str
-    as_of: dt.datetime
-
-
-class PriceEvent(_Event):
-    sku: str = Field(min_length=1)
-    erp_product_id: str
-    list_price: Decimal = Field(ge=0)
-    currency: str = Field(min_length=3, max_length=3)
-    changed_at: dt.datetime
-
-
-class ProductEvent(_Event):
-    sku: str = Field(min_length=1)
-    erp_product_id: str
-    name: str
-    active: bool
-    changed_at: dt.datetime
-    attributes: dict[str, str] = Field(default_factory=dict)
-
-
-class OrderStatusEvent(_Event):
-    erp_order_id: str = Field(min_length=1)
-    shop_reference: str | None = None
-    state: str
-    changed_at: dt.datetime
-
-
-class ShipmentEvent(_Event):
-    erp_shipment_id: str = Field(min_length=1)
-    erp_order_id: str | None = None
-    shop_reference: str | None = None
-    state: str
-    tracking_number: str | None = None
-    carrier: str | None = None
-    changed_at: dt.datetime
-
-
-PAYLOADS: dict[str, tuple[ChangeKind, type[_Event]]] = {
-    "stock": ("stock", StockEvent), "prices": ("price", PriceEvent),
-    "products": ("product", ProductEvent), "order-status": ("order_status", OrderStatusEvent),
-    "shipments": ("shipment", ShipmentEvent),
-}
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
-def to_change(kind: ChangeKind, event: _Event) -> Change:
-    data = event.model_dump(exclude={"event_id"})
-    for name in ("as_of", "changed_at"):
-        if name in data:
-            data[name] = _utc(data[name])
-    record: Any
-    if kind == "stock":
-        record, key, ts = StockLevel(**data), data["sku"], data["as_of"]
-    elif kind == "price":
-        record, key, ts = Price(**data), data["sku"], data["changed_at"]
-    elif kind == "product":
-        record, key, ts = Product(**data), data["sku"], data["changed_at"]
-    elif kind == "order_status":
-        record, key, ts = OrderStatus(**data), data["erp_order_id"], data["changed_at"]
-    else:
-        record, key, ts = Shipment(**data), data["erp_shipment_id"], data["changed_at"]
-    return Change(kind, key, record, ts, event.event_id, f"webhook:{event.event_id}")
-
-
 class WebhookReceiver:
     def __init__(self, settings: Settings, hook: WebhookSettings, registry: Registry | None = None) -> None:
         self.settings = settings
         self.hook = hook
         self.encoders = ErpEncoders(registry or Registry(settings.registry), settings.erp.topic_prefix)
         self.producer = idempotent_producer(settings.kafka, **{"linger.ms": 1})
+        self.seen = SeenEvents()
         self._poller: asyncio.Task | None = None
 
     def app(self) -> web.Application:
@@ -130,7 +53,19 @@ class WebhookReceiver:
         application.on_cleanup.append(self._stop)
         return application
 
+    def rebuild_seen(self) -> int:
+        """Remember the events this receiver accepted within the window before it (re)started,
+        read back from the erp.* topics; returns how many."""
+        prefix = self.settings.erp.topic_prefix
+        since_ms = int((time.time() - lookback_s(self.hook)) * 1000)
+        messages = read_recent(self.settings.kafka, [topic_name(prefix, k) for k in TOPICS], since_ms)
+        count = rebuild(self.seen, self.hook, messages)
+        log.info("webhook: %d event(s) accepted within the last window are answered as duplicates", count)
+        return count
+
     async def _start(self, _: web.Application) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.rebuild_seen)
+
         async def serve_callbacks() -> None:
             while True:
                 self.producer.poll(0)
@@ -143,9 +78,16 @@ class WebhookReceiver:
         self.producer.flush(10)
 
     @staticmethod
-    def refuse(status: int, reason: str) -> web.Response:
+    def refuse(status: int, reason: str, retry_after: int | None = None) -> web.Response:
         log.warning("webhook refused (%d): %s", status, reason)
-        return web.json_response({"status": "refused", "reason": reason}, status=status)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return web.json_response({"status": "refused", "reason": reason}, status=status, headers=headers)
+
+    @staticmethod
+    def duplicate(event_id: str, entry: Entry) -> web.Response:
+        topic, partition, offset = entry.where or (None, None, None)
+        return web.json_response({"status": "duplicate", "duplicate": True, "event_id": event_id,
+                                  "topic": topic, "partition": partition, "offset": offset}, status=200)
 
     async def handle(self, request: web.Request) -> web.Response:
         kind_name = request.match_info["kind"]
@@ -168,29 +110,52 @@ class WebhookReceiver:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return self.refuse(400, f"malformed JSON: {exc}")
-        kind, model = PAYLOADS[kind_name]
+        kind = PAYLOADS[kind_name][0]
         try:
-            event = model.model_validate(payload)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(body)'}: {e['msg']}"
-                                 for e in exc.errors())
-            return self.refuse(422, f"invalid {kind_name} event: {problems}")
+            event = parse_event(kind_name, payload, self.hook)
+        except InvalidEvent as exc:
+            return self.refuse(422, str(exc))
         change = to_change(kind, event)
-        topic, key, value = self.encoders.encode(change, self.hook.erp)
+        seen_key = (kind_name, event.event_id)
+        entry = Entry(event_digest(change), expiry(self.hook, int(timestamp), time.time()))
+        verdict, earlier = self.seen.claim(seen_key, entry.digest, entry.until)
+        if verdict is Verdict.DUPLICATE and earlier is not None:
+            log.info("webhook: %s event %r already accepted; answered as a duplicate", kind_name, event.event_id)
+            return self.duplicate(event.event_id, earlier)
+        if verdict is Verdict.CONFLICT:
+            return self.refuse(409, f"{kind_name} event_id {event.event_id!r} was already received with "
+                                    f"different content; give a new change a new event_id")
+        if verdict is Verdict.IN_FLIGHT:
+            return self.refuse(503, f"{kind_name} event_id {event.event_id!r} is being published by "
+                                    f"another request; retry later", retry_after=1)
         loop = asyncio.get_running_loop()
         done: asyncio.Future = loop.create_future()
 
         def delivered(err: KafkaError | None, msg: Any) -> None:
+            # also after the request gave up waiting: a late acknowledgement still makes it a duplicate
+            if err is None:
+                self.seen.accept(seen_key, (msg.topic(), msg.partition(), msg.offset()))
+            else:
+                self.seen.release(seen_key)
             loop.call_soon_threadsafe(
                 lambda: done.done() or done.set_result((err, msg.partition() if msg else None,
                                                         msg.offset() if msg else None)))
 
-        self.producer.produce(topic, key=key, value=value, on_delivery=delivered,
-                              headers=[("pssync.event_id", event.event_id.encode())])
         try:
-            err, partition, offset = await asyncio.wait_for(done, timeout=30)
+            topic, key, value = self.encoders.encode(change, self.hook.erp)
+            self.producer.produce(topic, key=key, value=value, on_delivery=delivered,
+                                  headers=[("pssync.event_id", event.event_id.encode()),
+                                           (WEBHOOK_HEADER, header_value(self.hook, seen_key, entry))])
+        except BufferError:
+            self.seen.release(seen_key)
+            return self.refuse(503, "the Kafka producer's queue is full; retry later", retry_after=1)
+        except BaseException:
+            self.seen.release(seen_key)
+            raise
+        try:
+            err, partition, offset = await asyncio.wait_for(asyncio.shield(done), timeout=30)
         except asyncio.TimeoutError:
-            return self.refuse(503, "Kafka did not acknowledge the event in 30s; retry later")
+            return self.refuse(503, "Kafka did not acknowledge the event in 30s; retry later", retry_after=5)
         if err is not None:
             return self.refuse(503, f"Kafka refused the event ({err.str()}); retry later")
         return web.json_response({"status": "accepted", "topic": topic, "partition": partition,

@@ -149,6 +149,19 @@ class WebhookSettings(Section):
     erp: str = Field("webhook", description="Name recorded as the events' origin.")
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     tolerance_s: int = Field(300, ge=1, description="Accepted clock skew, also the replay window.")
+    dedupe_s: int | None = Field(
+        None, ge=1, description="Seconds an accepted event id is remembered, so that a sender's retry "
+                                "(even re-signed) is answered as a duplicate instead of published again; "
+                                "default tolerance_s. A signed request is remembered at least as long "
+                                "as its timestamp is accepted.")
+    max_quantity: int = Field(100_000_000, ge=1, le=10**13,
+                              description="Largest stock quantity (or on_hand) a push may carry; "
+                                          "above it the event is refused as absurd.")
+    allow_negative_quantity: bool = Field(
+        False, description="Accept a negative available quantity (an over-committed ERP); the "
+                           "processors publish 0 for it and report the shortfall.")
+    allow_fractional_quantity: bool = Field(
+        False, description="Accept stock quantities with decimals (the processors floor them).")
     tls_cert: str | None = None
     tls_key: str | None = None
 
