@@ -138,6 +138,11 @@ def test_prices_violations_echo_states_and_tracking(scratch, tmp_path):
         cap.wait_committed(scratch.gtid_seq())
         feed.send(Change("product", "demo_11", Product("demo_11", "22", "Mug", False, now), now, "22", "pr1"))
         feed.send(Change("order_status", "7", OrderStatus("7", "KHWLILZLL-5", "processing", now), now, "7", "o1"))
+        # the shipment is done after the sale is processing, as in the ERP: order states and
+        # shipments are two ERP topics, with no order between them in Kafka
+        deadline = time.monotonic() + 60
+        while not any(c["type"] == "order_state" for c in read_commands(scratch, topic, min_count=4, timeout=60)):
+            assert time.monotonic() < deadline, "the 'processing' state command did not come"
         feed.send(Change("shipment", "8", Shipment("8", "7", "KHWLILZLL-5", "done", "TRACK-1", "UPS", now),
                          now, "8", "sh1"))
         commands = read_commands(scratch, topic, min_count=6, timeout=60)
