@@ -312,7 +312,9 @@ class Capture:
         return replace(committed, tables=tuple(self.tables),
                        adhoc=AdhocSnapshot(tuple(added), None, "tables-added"))
 
-    def stream(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
+    def stream(self, start: SourceOffset, stop: threading.Event | None = None) -> SourceOffset | None:
+        """Stream from ``start`` until ``stop``; returns None, or the (committed) offset to stream
+        from again when a resolved hold has to be read again from its position."""
         assert self._producer is not None
         mysql = self.settings.mysql
         reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
@@ -330,6 +332,7 @@ class Capture:
         batch_started = last_commit = time.monotonic()
         max_events, max_s = self.cap.batch_max_events, self.cap.batch_max_ms / 1000
         progress = TxnProgress(skip_gtid=start.partial_gtid, skip_rows=start.partial_rows)
+        rewind: SourceOffset | None = None
         self._holds = {h.table: h for h in start.held}
         self._holds_changed, self._replay, self._resume = False, start.replay, start
         self._codecs.clear()          # a forced registration applies to this run's replay only
@@ -387,8 +390,8 @@ class Capture:
                                 if not in_txn:
                                     producer.begin_transaction()
                                 self._commit(state, batch_events)
-                                in_txn = False
-                                raise _Rewind(state)
+                                in_txn, rewind = False, state
+                                break
                     if state.adhoc is not None and chunk is None:
                         chunk = self._read_chunk(state.adhoc)
                     if chunk is not None and _reached(item.file, item.pos, chunk.file, chunk.pos):
@@ -417,6 +420,7 @@ class Capture:
                     producer.abort_transaction(10)
                 except KafkaException as exc:
                     log.debug("abort after failure also failed: %s", exc)
+        return rewind
 
     def _accept_signal(self, state: SourceOffset, signal) -> SourceOffset:
         state = replace(state, signal_offset=signal.offset + 1)
@@ -652,10 +656,10 @@ class Capture:
     def _stream_resilient(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
         while True:
             try:
-                self.stream(start, stop)
-                return
-            except _Rewind as rewind:       # a hold resolved: read again from its position
-                start = rewind.offset
+                rewind = self.stream(start, stop)
+                if rewind is None:
+                    return
+                start = rewind             # a hold resolved: read again from its position
             except KafkaException as exc:
                 err = exc.args[0]
                 if is_fatal_fencing(exc):
@@ -705,14 +709,6 @@ class TxnProgress:
 
 
 RESOLVE_MODES = ("force", "retry")
-
-
-class _Rewind(Exception):
-    """The stream goes back to ``offset`` (committed): a resolved hold is read again."""
-
-    def __init__(self, offset: SourceOffset) -> None:
-        super().__init__(offset.gtid)
-        self.offset = offset
 
 
 class _Forcing:
