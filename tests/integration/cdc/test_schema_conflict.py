@@ -95,3 +95,49 @@ def test_resolve_refuses_a_table_that_is_not_held(scratch, tmp_path):
         cap.wait_committed(scratch.gtid_seq())
     run = run_cli("cdc", "resolve", "orders", "--mode", "force", "--config", str(config), env=cli_env())
     assert run.returncode != 0 and "ps_orders is not held" in run.stderr
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_while_a_resolved_table_is_read_again_resumes_it_exactly_once(scratch, tmp_path):
+    settings = scratch.settings(["orders", "stock_available"], batch_max_events=1)
+    stock_rows = scratch.sql("SELECT COUNT(*) AS n FROM ps_stock_available")[0]["n"]
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        scratch.sql("ALTER TABLE ps_stock_available MODIFY quantity VARCHAR(20) NOT NULL DEFAULT '0'")
+        for n in range(4):     # each transaction: an order (streams) and two stock rows (held)
+            scratch.sql(ORDER_INSERT.format(id=700 + n),
+                        f"UPDATE ps_stock_available SET quantity='{n}a' WHERE id_stock_available=1",
+                        f"UPDATE ps_stock_available SET quantity='{n}b' WHERE id_stock_available=2")
+        cap.wait_committed(scratch.gtid_seq())
+    assert [h.table for h in cap.capture.committed.held] == ["ps_stock_available"]
+    config = tmp_path / "capture.yaml"
+    config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
+    run = run_cli("cdc", "resolve", "stock_available", "--mode", "force", "--config", str(config), env=cli_env())
+    assert run.returncode == 0, run.stderr
+
+    def die_in_the_replay(offset, events):
+        if offset.replay is not None and offset.partial_rows >= 2:   # a held row of a replayed transaction sent
+            raise Crash(f"killed in the replay at {offset.partial_gtid} row {offset.partial_rows}")
+
+    crashing = CaptureThread(settings)
+    crashing.capture.on_commit = die_in_the_replay
+    crashing.__enter__()
+    crashing.thread.join(30)
+    assert isinstance(crashing.error, Crash), crashing.error
+    assert crashing.capture.committed.replay is not None
+    crashing.error = None
+    crashing.join()
+
+    with CaptureThread(settings) as cap:                 # goes on with the replay
+        stock = scratch.read_topic(scratch.topic("stock_available"), min_count=stock_rows + 8, timeout=60)
+        scratch.sql(ORDER_INSERT.format(id=710))
+        cap.wait_committed(scratch.gtid_seq())
+        assert cap.capture.committed.replay is None and cap.capture.committed.held == ()
+    updates = [e.value for e in stock if e.value["op"] == "u"]
+    assert [(u["after"]["quantity"], u["transaction"]["total_order"]) for u in updates] == [
+        (f"{n}{r}", order) for n in range(4) for r, order in (("a", 2), ("b", 3))]
+    orders = scratch.read_topic(scratch.topic("orders"), min_count=10)
+    assert [e.key["id_order"] for e in orders if e.value["op"] == "c"] == [700, 701, 702, 703, 710]
