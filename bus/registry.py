@@ -25,7 +25,12 @@ class RegistryUnavailable(RegistryError, TransientError):
 
 
 class IncompatibleSchema(RegistryError, PermanentError):
-    pass
+    """The registry refused a new schema version (HTTP 409): it breaks the subject's compatibility
+    rule. Distinct from other refusals so the capture can hold only the table it belongs to."""
+
+    def __init__(self, message: str, subject: str = "") -> None:
+        super().__init__(message)
+        self.subject = subject
 
 
 class RegistryMisconfigured(RegistryError, ConfigError, PermanentError):
@@ -98,8 +103,13 @@ class Registry:
             raise RegistryUnavailable(
                 f"schema registry at {self.url} unreachable while trying to {what}: {exc}") from exc
 
-    def register(self, subject: str, schema: dict[str, Any]) -> int:
-        """Register (or find) ``schema`` under ``subject`` with the compatibility rule enforced."""
+    def register(self, subject: str, schema: dict[str, Any], force: bool = False) -> int:
+        """Register (or find) ``schema`` under ``subject`` with the compatibility rule enforced.
+
+        A version the rule refuses (HTTP 409) raises :class:`IncompatibleSchema`; with ``force``
+        it is registered all the same: the subject's rule is set to NONE for that one
+        registration and put back to the configured level right after (what an operator asks for
+        with ``pssync cdc resolve --mode force``)."""
         # Apicurio 3.3 cannot tell the type of a schema holding the string "{}" (e.g. the default of
         # a JSON column: "Failed to discover artifact type from content", HTTP 422); the same string
         # with its braces escaped is the same JSON, and is accepted
@@ -111,17 +121,37 @@ class Registry:
             self.ensure_compatibility(subject)
             self._compat_set.add(subject)
         try:
-            schema_id = self._run(f"register {subject}", self.client.register_schema,
-                                  subject, Schema(text, "AVRO"))
+            schema_id = self._register(subject, text)
+        except IncompatibleSchema:
+            if not force:
+                raise
+            log.warning("registering an incompatible schema for %s as asked (compatibility NONE for this "
+                        "registration, then %s again)", subject, self.compatibility)
+            self._set_level(subject, "NONE")
+            try:
+                schema_id = self._register(subject, text)
+            finally:
+                self._set_level(subject, self.compatibility)
+        self._ids[(subject, text)] = schema_id
+        log.info("schema for %s registered as id %s", subject, schema_id)
+        return schema_id
+
+    def _register(self, subject: str, text: str) -> int:
+        try:
+            return self._run(f"register {subject}", self.client.register_schema, subject, Schema(text, "AVRO"))
         except SchemaRegistryError as exc:
             if exc.http_status_code == 409:
                 raise IncompatibleSchema(
                     f"schema change for {subject} is not {self.compatibility} compatible and was "
-                    f"refused by the registry: {exc.error_message}") from exc
+                    f"refused by the registry: {exc.error_message}", subject) from exc
             raise RegistryError(f"registry refused schema for {subject}: {exc}") from exc
-        self._ids[(subject, text)] = schema_id
-        log.info("schema for %s registered as id %s", subject, schema_id)
-        return schema_id
+
+    def _set_level(self, subject: str, level: str) -> None:
+        try:
+            self._run(f"set {level} compatibility on {subject}", self.client.set_compatibility,
+                      subject_name=subject, level=level)
+        except SchemaRegistryError as exc:
+            raise RegistryError(f"registry refused compatibility {level} for {subject}: {exc}") from exc
 
     def ensure_compatibility(self, subject: str) -> None:
         try:

@@ -2,6 +2,7 @@
 Kafka in one transaction together with the source offset that ends it."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -17,17 +18,18 @@ from tqdm import tqdm
 from pssync.bus.kafka import (Fenced, broker_watch, ensure_topics, is_fatal_fencing, message_limits,
                              transactional_producer)
 from pssync.bus.avro import AvroEncoder
-from pssync.bus.registry import Registry
+from pssync.bus.registry import IncompatibleSchema, Registry
+from pssync.schemas.codec import ALERT, Codec, RegistryStore
 from pssync.schemas.dead_letters import error_headers
 from pssync.schemas.headers import NEW_KEY_HEADER, OLD_KEY_HEADER, ORIGIN_HEADER
 from pssync.cdc.avro_schema import TRANSACTION_KEY_SCHEMA, TRANSACTION_VALUE_SCHEMA
 from pssync.cdc import database, identity
-from pssync.cdc.binlog import BinlogReader, Idle, RowChange, Rows, Transaction
+from pssync.cdc.binlog import BinlogReader, Idle, RowChange, Rows, Transaction, parse_position
 from pssync.cdc.columns import TableDef, with_key
-from pssync.cdc.errors import CaptureError, EventTooLarge
 from pssync.cdc.avro_schema import TypeModes
+from pssync.cdc.errors import CaptureError, EventTooLarge, SchemaConflict, held_message
 from pssync.cdc.events import SourceInfo, TableCodec, topic_for
-from pssync.cdc.offsets import AdhocSnapshot, OffsetStore, SourceOffset
+from pssync.cdc.offsets import AdhocSnapshot, OffsetStore, Replay, SourceOffset, TableHold
 from pssync.cdc.row_values import BadValue
 from pssync.cdc.signals import SignalReader, signals_topic
 from pssync.cdc.snapshot import ConsistentSnapshot
@@ -40,6 +42,7 @@ EVENTS = Counter("pssync_cdc_events_total", "Change events written to Kafka", ["
 DEAD_LETTERS = Counter("pssync_cdc_dead_letters_total", "Rows sent to the dead-letter topic", ["table"])
 COMMITS = Histogram("pssync_cdc_commit_seconds", "Kafka transaction commit time")
 LAG = Gauge("pssync_cdc_source_lag_seconds", "Now minus commit time of the last captured transaction")
+HELD = Gauge("pssync_cdc_held_tables", "Captured tables held on a schema conflict (pssync cdc status)")
 
 
 # when only tables outside the include list change, the position still advances; committing it
@@ -83,6 +86,13 @@ class Capture:
         self.committed: SourceOffset | None = None
         self.lock = identity.CaptureLock(settings.mysql, self.cap.name)
         self.kafka_watch = broker_watch(settings.kafka)
+        # schema-conflict holds (see _hold), as in the offset being built; the position before the
+        # transaction being read (where a hold resumes from); a resolved hold being read again
+        self._holds: dict[str, TableHold] = {}
+        self._holds_changed = False
+        self._resume: SourceOffset | None = None
+        self._replay: Replay | None = None
+        self._contracts: Codec | None = None
 
     # ---- setup -------------------------------------------------------------------------------
     def prepare(self) -> SourceOffset | None:
@@ -160,9 +170,14 @@ class Capture:
             return None
 
     def codec(self, table: TableDef) -> TableCodec:
+        """The table version's codec, its schemas registered; raises IncompatibleSchema when the
+        registry refuses them, except while a hold resolved with ``--mode force`` is read again."""
         found = self._codecs.get(table)
         if found is None:
-            found = TableCodec(table, self.cap.topic_prefix, self.registry, TypeModes.of(self.cap))
+            registry: Any = self.registry
+            if self._replay is not None and table.table in self._replay.force:
+                registry = _Forcing(self.registry)
+            found = TableCodec(table, self.cap.topic_prefix, registry, TypeModes.of(self.cap))
             self._codecs[table] = found
         return found
 
@@ -201,11 +216,11 @@ class Capture:
             self.on_commit(offset, events)
 
     def _dead_letter(self, table: TableDef, row: dict[str, Any], reason: Exception,
-                     source: SourceInfo, codec: TableCodec | None) -> None:
+                     source: SourceInfo, codec: TableCodec | None, subject: str | None = None) -> None:
         """Park a row that cannot be encoded, with the subject and schema id its event was to be
         written with (those registered for the table's topic; none when it failed before)."""
         DEAD_LETTERS.labels(table.table).inc()
-        subject = f"{codec.topic}-value" if codec is not None else None
+        subject = f"{codec.topic}-value" if codec is not None else subject
         schema_id = codec.value_encoder.schema_id if codec is not None else None
         log.error("row of %s.%s at %s:%s (GTID %s) sent to dead-letter topic (subject %s, schema id %s): %s",
                   table.database, table.table, source.file, source.pos, source.gtid, subject, schema_id, reason)
@@ -313,7 +328,9 @@ class Capture:
         return replace(committed, tables=tuple(self.tables),
                        adhoc=AdhocSnapshot(tuple(added), None, "tables-added"))
 
-    def stream(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
+    def stream(self, start: SourceOffset, stop: threading.Event | None = None) -> SourceOffset | None:
+        """Stream from ``start`` until ``stop``; returns None, or the (committed) offset to stream
+        from again when a resolved hold has to be read again from its position."""
         assert self._producer is not None
         mysql = self.settings.mysql
         reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
@@ -331,6 +348,17 @@ class Capture:
         batch_started = last_commit = time.monotonic()
         max_events, max_s = self.cap.batch_max_events, self.cap.batch_max_ms / 1000
         progress = TxnProgress(skip_gtid=start.partial_gtid, skip_rows=start.partial_rows)
+        rewind: SourceOffset | None = None
+        self._holds = {h.table: h for h in start.held}
+        self._holds_changed, self._replay, self._resume = False, start.replay, start
+        self._codecs.clear()          # a forced registration applies to this run's replay only
+        HELD.set(len(self._holds))
+        if self._holds:
+            log.warning("tables held on a schema conflict, their events not emitted until resolved "
+                        "(pssync cdc status): %s", ", ".join(self._holds))
+        if self._replay is not None:
+            log.warning("reading the binlog again for %s (resolved), up to %s", ", ".join(self._replay.tables),
+                        self._replay.until)
         try:
             for item in reader:
                 boundary = not isinstance(item, Rows)
@@ -338,18 +366,27 @@ class Capture:
                     if not in_txn:
                         producer.begin_transaction()
                         in_txn, batch_started = True, time.monotonic()
+                    self._resume = state
                     batch_events += self._emit_rows(item, progress)
                     state, dirty = replace(state, partial_gtid=item.gtid, partial_rows=progress.order), True
+                    if self._holds_changed:
+                        state, self._holds_changed = replace(state, held=tuple(self._holds.values())), False
                 elif isinstance(item, Transaction):
                     if progress.gtid == item.gtid and progress.order:
                         if not in_txn:
                             producer.begin_transaction()
                             in_txn, batch_started = True, time.monotonic()
-                        self._transaction_marker("END", item.gtid, item.ts, progress)
+                        if not self._replaying(item.gtid):    # its END is in Kafka already
+                            self._transaction_marker("END", item.gtid, item.ts, progress)
                         progress.start("")
                     state = replace(state, gtid=item.position, file=item.file, pos=item.pos,
                                     ts_ms=item.ts * 1000, server_id=item.server_id,
                                     snapshot_completed=True, partial_gtid="", partial_rows=0)
+                    if self._replay is not None and _covers(state.gtid, self._replay.until):
+                        log.warning("%s caught up at %s: resolved, streaming on with the other tables",
+                                    ", ".join(self._replay.tables), state.gtid)
+                        state, self._replay = replace(state, replay=None), None
+                        self._codecs.clear()
                     dirty = True
                 # inside a source transaction only size closes a batch; between them, time too
                 due = batch_events >= max_events or boundary and (
@@ -359,16 +396,25 @@ class Capture:
                     self.lock.keepalive()
                     # on-demand snapshots: take signals, read a chunk, emit it once the stream has
                     # reached the chunk's own binlog position (so every key stays in order)
-                    if state.adhoc is None and due:
+                    if state.adhoc is None and state.replay is None and due:
                         signal = signals.poll()
                         if signal is not None:
                             state, dirty = self._accept_signal(state, signal), True
+                            if state.replay is not None:
+                                # a hold resolved: commit the way back to its position, then read
+                                # the binlog again from there (stream() is started over)
+                                if not in_txn:
+                                    producer.begin_transaction()
+                                self._commit(state, batch_events)
+                                in_txn, rewind = False, state
+                                break
                     if state.adhoc is not None and chunk is None:
                         chunk = self._read_chunk(state.adhoc)
                     if chunk is not None and _reached(item.file, item.pos, chunk.file, chunk.pos):
                         if not in_txn:
                             producer.begin_transaction()
                             in_txn, batch_started = True, time.monotonic()
+                        self._resume = state
                         batch_events += self._emit_chunk(chunk)
                         state, chunk, dirty = replace(state, adhoc=chunk.next_state), None, True
 
@@ -390,9 +436,12 @@ class Capture:
                     producer.abort_transaction(10)
                 except KafkaException as exc:
                     log.debug("abort after failure also failed: %s", exc)
+        return rewind
 
     def _accept_signal(self, state: SourceOffset, signal) -> SourceOffset:
         state = replace(state, signal_offset=signal.offset + 1)
+        if signal.kind == "resolve":
+            return self._accept_resolve(state, signal)
         if signal.kind != "snapshot":
             log.error("ignoring signal %s at offset %d: unknown type %r", signal.id, signal.offset, signal.kind)
             return state
@@ -402,8 +451,74 @@ class Capture:
         if unknown or not tables:
             log.error("ignoring snapshot signal %s: tables not captured: %s", signal.id, unknown or "(none)")
             return state
+        held = [t for t in tables if t in self._holds]
+        if held:
+            log.error("ignoring snapshot signal %s: %s held on a schema conflict; resolve first "
+                      "(pssync cdc resolve), then ask for the snapshot again", signal.id, ", ".join(held))
+            return state
         log.info("on-demand snapshot %s of %s started", signal.id, ", ".join(tables))
         return replace(state, adhoc=AdhocSnapshot(tuple(tables), None, signal.id))
+
+    def _accept_resolve(self, state: SourceOffset, signal) -> SourceOffset:
+        """Resume a held table: the offset goes back to the hold's position with a Replay that
+        reads the binlog again from there, emitting only the held table's events until the
+        position reached now (the other tables' events up to it are in Kafka already); from
+        there on every table streams. Mode ``force`` registers the refused schema versions met on
+        the way under compatibility NONE (the subject's rule is put back at once); ``retry`` does
+        not (the operator changed the registry so it accepts them). Nothing is lost: every event
+        of the table from the refused one on is read again and emitted in binlog order."""
+        prefix = self.settings.mysql.table_prefix
+        table = next(iter(signal.tables), "")
+        table = table if table.startswith(prefix) else prefix + table
+        hold = self._holds.get(table)
+        if hold is None:
+            log.error("ignoring resolve signal %s: %s is not held", signal.id, table)
+            return state
+        if signal.mode not in RESOLVE_MODES:
+            log.error("ignoring resolve signal %s for %s: unknown mode %r (%s)", signal.id, table, signal.mode,
+                      " or ".join(RESOLVE_MODES))
+            return state
+        del self._holds[table]
+        HELD.set(len(self._holds))
+        log.warning("resolving %s (%s, signal %s): reading the binlog again from %s for it, up to %s",
+                    table, signal.mode, signal.id, hold.gtid, state.gtid)
+        return replace(state, gtid=hold.gtid, file=hold.file, pos=hold.pos, partial_gtid="", partial_rows=0,
+                       held=tuple(self._holds.values()),
+                       replay=Replay((table,), state.gtid, (table,) if signal.mode == "force" else (), signal.id))
+
+    def _replaying(self, gtid: str) -> bool:
+        """Whether transaction ``gtid`` is one a replay reads again (only the held tables' events
+        of it are emitted; its other events and its transaction markers are in Kafka already)."""
+        return self._replay is not None and _covers(self._replay.until, gtid)
+
+    def _hold(self, table: TableDef, exc: IncompatibleSchema, source: SourceInfo, row: dict[str, Any]) -> None:
+        """Hold a table whose new schema the registry refused: its events are no longer emitted,
+        the position to read it again from (before the transaction now read) goes into the offset
+        with the reason, committed with the rest; one dead letter (the row, the reason and the fix
+        in its headers) and one alert (kind ``schema_conflict`` on streams.alerts_topic) say so,
+        in the same Kafka transaction. The other tables stream on."""
+        if table.table in self._holds:
+            return
+        resume = self._resume
+        assert resume is not None
+        hold = TableHold(table.table, resume.gtid, resume.file, resume.pos, source.gtid or "",
+                         exc.subject, str(exc), int(time.time() * 1000))
+        self._holds[table.table] = hold
+        self._holds_changed = True
+        HELD.set(len(self._holds))
+        message = held_message(hold, table.database, self.settings.mysql.table_prefix)
+        log.error("%s", message)
+        self._dead_letter(table, row, SchemaConflict(message), source, None, subject=exc.subject or None)
+        self._alert(f"table:{table.database}.{table.table}", message)
+
+    def _alert(self, key: str, reason: str) -> None:
+        topic = self.settings.streams.alerts_topic
+        if self._contracts is None:
+            ensure_topics(self.settings.kafka, {topic: {}}, timeout=self.settings.kafka.connect_timeout)
+            self._contracts = Codec(RegistryStore(self.registry))
+        value = self._contracts.encode_record(topic, ALERT, {
+            "kind": "schema_conflict", "reason": reason, "at": dt.datetime.now(dt.timezone.utc)})
+        self._produce(topic, key=key.encode(), value=value)
 
     def _read_chunk(self, adhoc: AdhocSnapshot) -> "_Chunk":
         name = adhoc.tables[0]
@@ -431,9 +546,14 @@ class Capture:
         now_ms = int(time.time() * 1000)
         emitted = 0
         for row in chunk.rows:
+            if chunk.table.table in self._holds:
+                break
             source = SourceInfo(self.cap.topic_prefix, db, chunk.table.table, now_ms, 0, None,
                                 chunk.file, chunk.pos, 0, "incremental")
-            emitted += self._emit(chunk.table, "r", None, row, source, None)
+            try:
+                emitted += self._emit(chunk.table, "r", None, row, source, None)
+            except IncompatibleSchema as exc:     # its binlog events are held from here on; the
+                self._hold(chunk.table, exc, source, row)   # snapshot must be asked for again
         return emitted
 
     def _transaction_marker(self, status: str, gtid: str, ts: int,
@@ -459,9 +579,11 @@ class Capture:
     def _emit_rows(self, rows: Rows, progress: "TxnProgress") -> int:
         """Emit the row changes of one rows event, numbered within their source transaction;
         rows already in Kafka before a restart (``progress.skip_*``) are counted, not re-sent."""
+        replaying = self._replaying(rows.gtid)
         if rows.gtid != progress.gtid:
             progress.start(rows.gtid)
-            if not progress.skipping(1):   # BEGIN went out with the first rows, before a restart
+            # BEGIN went out with the first rows, before a restart (or before a hold was resolved)
+            if not progress.skipping(1) and not replaying:
                 self._transaction_marker("BEGIN", rows.gtid, rows.ts)
         emitted = 0
         db = self.settings.mysql.database
@@ -474,16 +596,31 @@ class Capture:
                 progress.origin = str((change.after or change.before or {}).get("sink") or "sink")
                 continue
             origin = [(ORIGIN_HEADER, progress.origin.encode())] if progress.origin else []
-            for op, before, after, headers in self._events_of(change):
+            source = SourceInfo(self.cap.topic_prefix, db, name, rows.ts * 1000, rows.server_id,
+                                rows.gtid, change.file, change.pos, change.row)
+            # a held table's events, and in a replay the other tables' (in Kafka already), are
+            # counted (the numbering stays that of the transaction) but not emitted
+            events = None
+            if name not in self._holds and (not replaying or name in self._replay.tables):
+                try:
+                    events = self._events_of(change)
+                except IncompatibleSchema as exc:
+                    self._hold(change.table, exc, source, change.after or change.before or {})
+            if events is None:
+                for _ in range(_event_count(change)):
+                    progress.next(name)
+                continue
+            for op, before, after, headers in events:
                 order, per_table = progress.next(name)
-                if progress.skipping(order):
+                if progress.skipping(order) or name in self._holds:
                     continue
-                source = SourceInfo(self.cap.topic_prefix, db, name, rows.ts * 1000, rows.server_id,
-                                    rows.gtid, change.file, change.pos, change.row)
-                emitted += self._emit(change.table, op, before, after, source,
-                                      {"id": rows.gtid, "total_order": order,
-                                       "data_collection_order": per_table},
-                                      [*origin, *headers] or None)
+                try:
+                    emitted += self._emit(change.table, op, before, after, source,
+                                          {"id": rows.gtid, "total_order": order,
+                                           "data_collection_order": per_table},
+                                          [*origin, *headers] or None)
+                except IncompatibleSchema as exc:
+                    self._hold(change.table, exc, source, after or before or {})
         return emitted
 
     def _events_of(self, change: RowChange) -> list[tuple[str, dict | None, dict | None, list[tuple[str, bytes]]]]:
@@ -491,8 +628,7 @@ class Capture:
         a delete of the old key (then its tombstone) and a create of the new one, each naming the
         other key in a header (``__debezium.newkey`` / ``__debezium.oldkey``, the key as JSON):
         a consumer that keeps rows by key would otherwise keep the old row for ever."""
-        key = change.table.primary_key
-        if change.op != "u" or not key or all(change.before.get(c) == change.after.get(c) for c in key):
+        if _event_count(change) == 1:
             return [(change.op, change.before, change.after, [])]
         convert = self.codec(change.table).convert
         old, new = (json.dumps(convert.key(convert(row)), default=str, sort_keys=True).encode()
@@ -536,8 +672,10 @@ class Capture:
     def _stream_resilient(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
         while True:
             try:
-                self.stream(start, stop)
-                return
+                rewind = self.stream(start, stop)
+                if rewind is None:
+                    return
+                start = rewind             # a hold resolved: read again from its position
             except KafkaException as exc:
                 err = exc.args[0]
                 if is_fatal_fencing(exc):
@@ -587,6 +725,38 @@ class TxnProgress:
                 return True
             self.skip_gtid = ""      # past the rows committed before the restart
         return False
+
+
+RESOLVE_MODES = ("force", "retry")
+
+
+class _Forcing:
+    """The registry as a codec sees it while a hold resolved with --mode force is read again:
+    refused versions are registered anyway (Registry.register(force=True))."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def register(self, subject: str, schema: dict[str, Any]) -> int:
+        return self.registry.register(subject, schema, force=True)
+
+
+def _event_count(change: RowChange) -> int:
+    """Events a row change becomes: two for an update of a key column (see _events_of), else one."""
+    key = change.table.primary_key
+    if change.op != "u" or not key or all(change.before.get(c) == change.after.get(c) for c in key):
+        return 1
+    return 2
+
+
+def _covers(position: str, gtid: str) -> bool:
+    """Whether GTID position ``position`` includes ``gtid`` (a transaction, or every transaction
+    of another position): per domain, a sequence number at most the position's."""
+    have = parse_position(position)
+    for domain, one in parse_position(gtid).items():
+        if domain not in have or int(one.rsplit("-", 1)[1]) > int(have[domain].rsplit("-", 1)[1]):
+            return False
+    return True
 
 
 @dataclass

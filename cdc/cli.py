@@ -91,7 +91,47 @@ def status(config: Optional[Path] = ConfigOpt,
         typer.echo(json.dumps(report, indent=2))
         return
     for k, v in report.items():
+        if k == "held_tables":
+            typer.echo(f"{k:>22}: {len(v) or 'none'}")
+            for held in v:
+                for hk, hv in held.items():
+                    typer.echo(f"{'  ' + hk:>22}: {hv}")
+            continue
         typer.echo(f"{k:>22}: {v}")
+
+
+@app.command()
+def resolve(table: str = typer.Argument(..., help="Unprefixed name of the held table."),
+            mode: str = typer.Option(..., "--mode", help="force: register the refused schema all the same "
+                                     "(compatibility NONE for it); retry: register again as is (after "
+                                     "the registry was changed to accept it)."),
+            config: Optional[Path] = ConfigOpt) -> None:
+    """Resume a table held on a schema conflict (see `pssync cdc status`).
+
+    The running capture (or the next one started) reads the binlog again from the position the
+    table was held at and emits its events from there, in order, none lost, while the other tables
+    (already in Kafka for that stretch) are skipped; then every table streams on.
+    """
+    from pssync.cdc.capture import RESOLVE_MODES
+    from pssync.cdc.errors import SchemaConflict
+    from pssync.cdc.signals import request_resolve
+
+    settings = settings_or_exit(config)
+    if mode not in RESOLVE_MODES:
+        fail(CaptureError(f"--mode must be {' or '.join(RESOLVE_MODES)}, not {mode!r}"))
+    if table not in settings.capture.tables:
+        fail(CaptureError(f"not a captured table: {table} (see capture.tables)"))
+    full = settings.mysql.table_prefix + table
+    try:
+        offset = OffsetStore(settings.kafka, settings.capture.offsets_topic, settings.capture.name).load()
+        if offset is None or full not in {h.table for h in offset.held}:
+            held = ", ".join(h.table for h in offset.held) if offset is not None else ""
+            raise SchemaConflict(f"{full} is not held (held tables: {held or 'none'}; see pssync cdc status)")
+        signal_id = request_resolve(settings, table, mode)
+    except (PssyncError, RuntimeError) as exc:
+        fail(exc)
+    typer.echo(f"{table}: resolve ({mode}) requested (signal {signal_id}); the capture reads its held "
+               "events again and sends them, then streams it with the others")
 
 
 @app.command()

@@ -23,6 +23,34 @@ class AdhocSnapshot:
 
 
 @dataclass(frozen=True)
+class TableHold:
+    """A captured table whose events are held back: the registry refused its new schema (a
+    type-changing ALTER). Its events from transaction ``at_gtid`` on are not emitted while the
+    other tables stream; ``gtid``/``file``/``pos`` is where to read the binlog again from for it
+    (the position after the last transaction before ``at_gtid``) once it is resolved."""
+    table: str
+    gtid: str
+    file: str
+    pos: int
+    at_gtid: str = ""         # the transaction whose event was refused
+    subject: str = ""         # the registry subject that refused it
+    reason: str = ""
+    ts_ms: int = 0            # when it was held
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A resolved hold being caught up: the binlog is read again from the hold's position; events
+    of transactions up to ``until`` (the position reached when it was resolved, everything of the
+    other tables up to it being in Kafka already) are emitted for ``tables`` only; ``force``: the
+    tables whose refused schemas are registered anyway (``pssync cdc resolve --mode force``)."""
+    tables: tuple[str, ...]
+    until: str
+    force: tuple[str, ...] = ()
+    signal_id: str = ""
+
+
+@dataclass(frozen=True)
 class SourceOffset:
     gtid: str                 # MariaDB GTID position: last transaction fully written to Kafka
     file: str                 # binlog file/position after that transaction (for people and lag)
@@ -35,6 +63,8 @@ class SourceOffset:
     partial_rows: int = 0     # and how many of its row changes are already in Kafka
     adhoc: "AdhocSnapshot | None" = None
     tables: tuple[str, ...] = ()   # tables whose rows are in Kafka (snapshotted, then streamed)
+    held: tuple[TableHold, ...] = ()   # tables held on a schema conflict (see TableHold)
+    replay: "Replay | None" = None     # a resolved hold being read again (see Replay)
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
@@ -51,6 +81,14 @@ class SourceOffset:
                                           adhoc.get("signal_id", ""))
         if "tables" in data:
             data["tables"] = tuple(data["tables"])
+        if "held" in data:
+            fields = set(TableHold.__dataclass_fields__)
+            data["held"] = tuple(TableHold(**{k: v for k, v in h.items() if k in fields})
+                                 for h in data["held"] or ())
+        if data.get("replay"):
+            r = data["replay"]
+            data["replay"] = Replay(tuple(r["tables"]), r["until"], tuple(r.get("force", ())),
+                                    r.get("signal_id", ""))
         return cls(**data)
 
     def advanced(self, **changes: object) -> "SourceOffset":

@@ -1,4 +1,5 @@
-"""Requests to a running capture (today: snapshot these tables), sent through a Kafka topic so
+"""Requests to a running capture (snapshot these tables; resolve a table held on a schema
+conflict), sent through a Kafka topic so
 the capture takes them in order with its own offsets, like Debezium's signalling channel."""
 from __future__ import annotations
 
@@ -23,14 +24,24 @@ class Signal:
     id: str
     kind: str
     tables: tuple[str, ...]
+    mode: str = ""            # resolve: force | retry
 
 
 def request_snapshot(settings: Settings, tables: list[str]) -> str:
+    return _send(settings, {"type": "snapshot", "tables": tables})
+
+
+def request_resolve(settings: Settings, table: str, mode: str) -> str:
+    """Ask the capture to resume a held table (see Capture._accept_resolve)."""
+    return _send(settings, {"type": "resolve", "tables": [table], "mode": mode})
+
+
+def _send(settings: Settings, body: dict) -> str:
     ensure_topics(settings.kafka, {signals_topic(settings): {}}, timeout=settings.kafka.connect_timeout)
     signal_id = uuid.uuid4().hex
     producer = idempotent_producer(settings.kafka)
     producer.produce(signals_topic(settings), key=settings.capture.name.encode(),
-                     value=json.dumps({"id": signal_id, "type": "snapshot", "tables": tables}).encode())
+                     value=json.dumps({"id": signal_id, **body}).encode())
     if producer.flush(settings.kafka.connect_timeout) != 0:
         raise RuntimeError(f"signal not acknowledged by Kafka at {settings.kafka.bootstrap_servers}")
     return signal_id
@@ -53,7 +64,7 @@ class SignalReader:
             try:
                 body = json.loads(msg.value())
                 return Signal(msg.offset(), str(body.get("id", "")), str(body["type"]),
-                              tuple(body.get("tables", ())))
+                              tuple(body.get("tables", ())), str(body.get("mode", "")))
             except (ValueError, KeyError, TypeError):
                 return Signal(msg.offset(), "", "malformed", ())
 

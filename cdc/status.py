@@ -7,7 +7,8 @@ from typing import Any
 from pssync.bus.kafka import ensure_topics
 from pssync.cdc import database, identity
 from pssync.cdc.binlog import parse_position
-from pssync.cdc.offsets import OffsetStore, RunState
+from pssync.cdc.errors import resolve_fix
+from pssync.cdc.offsets import OffsetStore, RunState, SourceOffset
 from pssync.settings import Settings
 
 
@@ -43,6 +44,24 @@ def run_report(alive: bool, snapshot_completed: bool, run: RunState | None) -> d
     return {"state": "stopped" if snapshot_completed else "stopped (snapshot incomplete)"}
 
 
+def held_report(offset: SourceOffset, database: str, table_prefix: str,
+                files: list[tuple[str, int]] | None = None) -> list[dict[str, Any]]:
+    """The tables held on a schema conflict: since when, why, where they resume from, the fix;
+    and, given the server's binlog files, whether the binlog still has that position."""
+    out = []
+    for h in offset.held:
+        report = {"table": f"{database}.{h.table}",
+                  "held_since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(h.ts_ms / 1000)),
+                  "held_at_gtid": h.at_gtid, "resumes_from": h.gtid, "subject": h.subject, "reason": h.reason,
+                  "fix": resolve_fix(h.table.removeprefix(table_prefix))}
+        if files is not None and h.file not in {f for f, _ in files}:
+            report["warning"] = (f"binlog file {h.file} of the held position is no longer on the server "
+                                 "(purged): resolving cannot read the held events again; take a new snapshot "
+                                 "with `pssync cdc run --resnapshot` after registering the schema")
+        out.append(report)
+    return out
+
+
 def capture_status(settings: Settings, store: OffsetStore) -> dict[str, Any]:
     ensure_topics(settings.kafka, {settings.capture.offsets_topic: {"cleanup.policy": "compact"}})
     offset, run = store.load_with_state()
@@ -68,5 +87,9 @@ def capture_status(settings: Settings, store: OffsetStore) -> dict[str, Any]:
         "transactions_behind": transactions_behind(offset.gtid, head.gtid),
         "bytes_behind": bytes_behind(files, offset.file, offset.pos, head.file, head.pos),
         "last_source_commit_age_s": round(time.time() - offset.ts_ms / 1000, 1) if offset.ts_ms else None,
+        "held_tables": held_report(offset, settings.mysql.database, settings.mysql.table_prefix, files),
     })
+    if offset.replay is not None:
+        report["resolving"] = (f"{', '.join(offset.replay.tables)}: reading the binlog again up to "
+                               f"{offset.replay.until}")
     return report

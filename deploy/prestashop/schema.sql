@@ -12,16 +12,22 @@
 --     order_detail.product_name, order_invoice.shop_address, order_invoice.note,
 --     product_lang.description, product_lang.description_short): rows over 1 MB are real
 --
+-- Checked against a real 8.2.0 install (shared/reference/prestashop.md): no
+-- product/product_shop.date_novelty, no orders.invoice_date index; cart, cart_product,
+-- customer_group, order_payment, order_invoice_tax and order_slip as 8.2.0 has them
+-- (MEDIUMTEXT, order_payment.order_reference VARCHAR(9) like orders.reference).
+--
 -- Tables that are NOT in db_structure.sql because Doctrine creates them from
 -- entities (src/PrestaShopBundle/Entity/*) are written as the Doctrine schema
--- tool produces them on an 8.x install (shop_group, shop, lang, lang_shop,
--- stock_mvt).  Doctrine index names (IDX_<crc32(table)><crc32(column)>) are
+-- tool produces them on an 8.2.0 install (shop_group, shop, lang, lang_shop,
+-- stock_mvt): collation utf8mb4_unicode_ci, stock_mvt.employee_firstname/lastname
+-- VARCHAR(255), stock_mvt.physical_quantity INT(10) UNSIGNED.  Doctrine index names (IDX_<crc32(table)><crc32(column)>) are
 -- the ones generated for the default `ps_` prefix.  Doctrine foreign keys are
 -- omitted: PrestaShop's own DDL declares none.
 --
 -- `PREFIX_` is a placeholder replaced by the loader (default `ps_`).
 -- The upstream file uses ENGINE_TYPE / COLLATION placeholders; they are
--- resolved here to InnoDB / utf8mb4_general_ci.
+-- resolved here to InnoDB / utf8mb4_general_ci (the Doctrine tables: utf8mb4_unicode_ci).
 -- ---------------------------------------------------------------------------
 
 SET sql_mode = '';
@@ -42,7 +48,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shop_group` (
   `active` tinyint(1) NOT NULL,
   `deleted` tinyint(1) NOT NULL,
   PRIMARY KEY (`id_shop_group`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 /* Shops (Doctrine entity PrestaShopBundle\Entity\Shop) */
 CREATE TABLE IF NOT EXISTS `PREFIX_shop` (
@@ -56,7 +62,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_shop` (
   `deleted` tinyint(1) NOT NULL,
   PRIMARY KEY (`id_shop`),
   KEY `IDX_CBDFBB9EF5C9E40` (`id_shop_group`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 /* Languages (Doctrine entity PrestaShopBundle\Entity\Lang) */
 CREATE TABLE IF NOT EXISTS `PREFIX_lang` (
@@ -70,7 +76,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_lang` (
   `date_format_full` varchar(32) NOT NULL,
   `is_rtl` tinyint(1) NOT NULL,
   PRIMARY KEY (`id_lang`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 /* Language <-> shop association (Doctrine join table of Lang::$shops) */
 CREATE TABLE IF NOT EXISTS `PREFIX_lang_shop` (
@@ -79,7 +85,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_lang_shop` (
   PRIMARY KEY (`id_lang`, `id_shop`),
   KEY `IDX_2F43BFC7BA299860` (`id_lang`),
   KEY `IDX_2F43BFC7274A50A0` (`id_shop`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 /* Currencies. `name` is deprecated since 1.7.5 (see currency_lang) but still NOT NULL */
 CREATE TABLE IF NOT EXISTS `PREFIX_currency` (
@@ -185,6 +191,15 @@ CREATE TABLE IF NOT EXISTS `PREFIX_customer` (
   KEY `id_shop` (`id_shop`, `date_add`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
+/* Customer <-> group association (every customer has at least its default group) */
+CREATE TABLE IF NOT EXISTS `PREFIX_customer_group` (
+  `id_customer` int(10) unsigned NOT NULL,
+  `id_group` int(10) unsigned NOT NULL,
+  PRIMARY KEY (`id_customer`, `id_group`),
+  KEY `customer_login` (`id_group`),
+  KEY `id_customer` (`id_customer`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
 CREATE TABLE IF NOT EXISTS `PREFIX_address` (
   `id_address` int(10) unsigned NOT NULL AUTO_INCREMENT,
   `id_country` int(10) unsigned NOT NULL,
@@ -217,6 +232,61 @@ CREATE TABLE IF NOT EXISTS `PREFIX_address` (
   KEY `id_manufacturer` (`id_manufacturer`),
   KEY `id_supplier` (`id_supplier`),
   KEY `id_warehouse` (`id_warehouse`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+-- ---------------------------------------------------------------------------
+-- Carts
+-- ---------------------------------------------------------------------------
+
+/* Carts; an order keeps its id_cart. delivery_option: JSON of the chosen carriers per address */
+CREATE TABLE IF NOT EXISTS `PREFIX_cart` (
+  `id_cart` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `id_shop_group` int(11) unsigned NOT NULL DEFAULT '1',
+  `id_shop` int(11) unsigned NOT NULL DEFAULT '1',
+  `id_carrier` int(10) unsigned NOT NULL,
+  `delivery_option` mediumtext NOT NULL,
+  `id_lang` int(10) unsigned NOT NULL,
+  `id_address_delivery` int(10) unsigned NOT NULL,
+  `id_address_invoice` int(10) unsigned NOT NULL,
+  `id_currency` int(10) unsigned NOT NULL,
+  `id_customer` int(10) unsigned NOT NULL,
+  `id_guest` int(10) unsigned NOT NULL,
+  `secure_key` varchar(32) NOT NULL DEFAULT '-1',
+  `recyclable` tinyint(1) unsigned NOT NULL DEFAULT '1',
+  `gift` tinyint(1) unsigned NOT NULL DEFAULT '0',
+  `gift_message` mediumtext,
+  `mobile_theme` tinyint(1) NOT NULL DEFAULT '0',
+  `allow_seperated_package` tinyint(1) unsigned NOT NULL DEFAULT '0',
+  `date_add` datetime NOT NULL,
+  `date_upd` datetime NOT NULL,
+  `checkout_session_data` mediumtext NULL,
+  PRIMARY KEY (`id_cart`),
+  KEY `cart_customer` (`id_customer`),
+  KEY `id_address_delivery` (`id_address_delivery`),
+  KEY `id_address_invoice` (`id_address_invoice`),
+  KEY `id_carrier` (`id_carrier`),
+  KEY `id_lang` (`id_lang`),
+  KEY `id_currency` (`id_currency`),
+  KEY `id_guest` (`id_guest`),
+  KEY `id_shop_group` (`id_shop_group`),
+  KEY `id_shop_2` (`id_shop`, `date_upd`),
+  KEY `id_shop` (`id_shop`, `date_add`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+/* Products in a cart. id_address_delivery is part of the primary key, and
+   Cart::updateAddressId updates it: a primary-key update the capture must carry */
+CREATE TABLE IF NOT EXISTS `PREFIX_cart_product` (
+  `id_cart` int(10) unsigned NOT NULL,
+  `id_product` int(10) unsigned NOT NULL,
+  `id_address_delivery` int(10) unsigned NOT NULL DEFAULT '0',
+  `id_shop` int(10) unsigned NOT NULL DEFAULT '1',
+  `id_product_attribute` int(10) unsigned NOT NULL DEFAULT '0',
+  `id_customization` int(10) unsigned NOT NULL DEFAULT '0',
+  `quantity` int(10) unsigned NOT NULL DEFAULT '0',
+  `date_add` datetime NOT NULL,
+  PRIMARY KEY (`id_cart`, `id_product`, `id_product_attribute`, `id_customization`, `id_address_delivery`),
+  KEY `id_product_attribute` (`id_product_attribute`),
+  KEY `id_cart_order` (`id_cart`, `date_add`, `id_product`, `id_product_attribute`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
 -- ---------------------------------------------------------------------------
@@ -280,7 +350,6 @@ CREATE TABLE IF NOT EXISTS `PREFIX_product` (
   `cache_default_attribute` int(10) unsigned DEFAULT NULL,
   `date_add` datetime NOT NULL,
   `date_upd` datetime NOT NULL,
-  `date_novelty` datetime NOT NULL,
   `advanced_stock_management` tinyint(1) DEFAULT '0' NOT NULL,
   `pack_stock_type` int(11) unsigned DEFAULT '3' NOT NULL,
   `state` int(11) unsigned NOT NULL DEFAULT '1',
@@ -335,7 +404,6 @@ CREATE TABLE IF NOT EXISTS `PREFIX_product_shop` (
   `advanced_stock_management` tinyint(1) DEFAULT '0' NOT NULL,
   `date_add` datetime NOT NULL,
   `date_upd` datetime NOT NULL,
-  `date_novelty` datetime NOT NULL,
   `pack_stock_type` int(11) unsigned DEFAULT '3' NOT NULL,
   PRIMARY KEY (`id_product`, `id_shop`),
   KEY `id_category_default` (`id_category_default`),
@@ -488,9 +556,9 @@ CREATE TABLE IF NOT EXISTS `PREFIX_stock_mvt` (
   `id_supply_order` int(11) DEFAULT NULL,
   `id_stock_mvt_reason` int(11) NOT NULL,
   `id_employee` int(11) NOT NULL,
-  `employee_lastname` varchar(32) DEFAULT NULL,
-  `employee_firstname` varchar(32) DEFAULT NULL,
-  `physical_quantity` int(11) NOT NULL,
+  `employee_lastname` varchar(255) DEFAULT NULL,
+  `employee_firstname` varchar(255) DEFAULT NULL,
+  `physical_quantity` int(10) unsigned NOT NULL,
   `date_add` datetime NOT NULL,
   `sign` smallint(6) NOT NULL DEFAULT 1,
   `price_te` decimal(20, 6) DEFAULT '0.000000',
@@ -500,7 +568,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_stock_mvt` (
   PRIMARY KEY (`id_stock_mvt`),
   KEY `id_stock` (`id_stock`),
   KEY `id_stock_mvt_reason` (`id_stock_mvt_reason`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- ---------------------------------------------------------------------------
 -- Orders
@@ -595,8 +663,7 @@ CREATE TABLE IF NOT EXISTS `PREFIX_orders` (
   KEY `id_shop_group` (`id_shop_group`),
   KEY `current_state` (`current_state`),
   KEY `id_shop` (`id_shop`),
-  KEY `date_add` (`date_add`),
-  KEY `invoice_date` (`invoice_date`)
+  KEY `date_add` (`date_add`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
 /* One row per order line (snapshot of the product at order time).
@@ -723,5 +790,57 @@ CREATE TABLE IF NOT EXISTS `PREFIX_order_invoice` (
   `note` mediumtext,
   `date_add` datetime NOT NULL,
   PRIMARY KEY (`id_order_invoice`),
+  KEY `id_order` (`id_order`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+/* Taxes of an invoice (type: 'shipping' or 'wrapping'). No primary key in PrestaShop's
+   schema (one of four core tables without one): capturing it needs capture.key_columns. */
+CREATE TABLE IF NOT EXISTS `PREFIX_order_invoice_tax` (
+  `id_order_invoice` int(11) NOT NULL,
+  `type` varchar(15) NOT NULL,
+  `id_tax` int(11) NOT NULL,
+  `amount` decimal(10, 6) NOT NULL DEFAULT '0.000000',
+  KEY `id_tax` (`id_tax`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+/* Payments, by order reference (shared by the orders split from one cart), added when an
+   order enters a state with paid = 1. order_reference follows orders.reference: VARCHAR(9) */
+CREATE TABLE IF NOT EXISTS `PREFIX_order_payment` (
+  `id_order_payment` int(11) NOT NULL AUTO_INCREMENT,
+  `order_reference` varchar(9),
+  `id_currency` int(10) unsigned NOT NULL,
+  `amount` decimal(20, 6) NOT NULL,
+  `payment_method` varchar(255) NOT NULL,
+  `conversion_rate` decimal(13, 6) NOT NULL DEFAULT 1,
+  `transaction_id` varchar(254) NULL,
+  `card_number` varchar(254) NULL,
+  `card_brand` varchar(254) NULL,
+  `card_expiration` char(7) NULL,
+  `card_holder` varchar(254) NULL,
+  `date_add` datetime NOT NULL,
+  `id_employee` int(11) NULL,
+  PRIMARY KEY (`id_order_payment`),
+  KEY `order_reference` (`order_reference`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+
+/* Credit slips (refunds) */
+CREATE TABLE IF NOT EXISTS `PREFIX_order_slip` (
+  `id_order_slip` int(10) unsigned NOT NULL AUTO_INCREMENT,
+  `conversion_rate` decimal(13, 6) NOT NULL DEFAULT 1,
+  `id_customer` int(10) unsigned NOT NULL,
+  `id_order` int(10) unsigned NOT NULL,
+  `total_products_tax_excl` decimal(20, 6) NULL,
+  `total_products_tax_incl` decimal(20, 6) NULL,
+  `total_shipping_tax_excl` decimal(20, 6) NULL,
+  `total_shipping_tax_incl` decimal(20, 6) NULL,
+  `shipping_cost` tinyint(3) unsigned NOT NULL DEFAULT '0',
+  `amount` decimal(20, 6) NOT NULL DEFAULT '0.000000',
+  `shipping_cost_amount` decimal(20, 6) NOT NULL DEFAULT '0.000000',
+  `partial` tinyint(1) NOT NULL,
+  `order_slip_type` tinyint(1) unsigned NOT NULL DEFAULT '0',
+  `date_add` datetime NOT NULL,
+  `date_upd` datetime NOT NULL,
+  PRIMARY KEY (`id_order_slip`),
+  KEY `order_slip_customer` (`id_customer`),
   KEY `id_order` (`id_order`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
