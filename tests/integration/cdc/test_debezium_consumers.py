@@ -199,14 +199,6 @@ def test_debezium_source_to_jdbc_sink_control(stack, connect, dbs, connectors):
     wait_equal(connect, f"{prefix}-sink", lambda: expected_rows(dbs, source), lambda: table_rows(dbs, sink))
 
 
-SINK_XFAIL_REASON = (
-    "issue 13, until pssync's schemas are Debezium's: the JDBC sink fails on the first snapshot "
-    "record of pssync's topic: \"Incorrect datetime value: '1704164645123456' for column "
-    "c_datetime6\" (pssync types DATETIME(6) as Avro timestamp-micros without Debezium's "
-    "connect.name io.debezium.time.MicroTimestamp, so the sink binds the raw long)")
-
-
-@pytest.mark.xfail(strict=True, reason=SINK_XFAIL_REASON)
 def test_pssync_topics_to_debezium_jdbc_sink(stack, connect, dbs, connectors):
     """pssync's capture produces the topic; Debezium's JDBC sink materialises it unchanged."""
     tag = uuid.uuid4().hex[:8]
@@ -277,17 +269,6 @@ def schema_differences(theirs: Any, ours: Any, path: str = "") -> list[str]:
     return [] if theirs == ours else [f"{path}: debezium {_short(theirs)}, pssync {_short(ours)}"]
 
 
-SCHEMA_XFAIL_REASON = (
-    "issue 13, until pssync's schemas are Debezium's: 129 differences, e.g. no connect.name / "
-    "connect.version / connect.default / Avro defaults on NOT NULL columns, NOT NULL columns and key "
-    "fields nullable, TINYINT/SMALLINT without connect.type int16, BIGINT UNSIGNED as decimal(20,0) "
-    "instead of long, DATETIME as timestamp-millis/micros instead of io.debezium.time.Timestamp/"
-    "MicroTimestamp, TIMESTAMP as long instead of ZonedTimestamp string, YEAR and BIT(n) without "
-    "io.debezium.time.Year / io.debezium.data.Bits, source namespace io.debezium.connector.mysql "
-    "instead of .mariadb and no ts_us/ts_ns, envelope without ts_us/ts_ns and in another order")
-
-
-@pytest.mark.xfail(strict=True, reason=SCHEMA_XFAIL_REASON)
 def test_pssync_schemas_equal_debeziums(stack, connect, dbs, connectors):
     """The key and value schemas pssync registers for the all-types table are Debezium's, but for
     the topic prefix in namespaces and names."""
