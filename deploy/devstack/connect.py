@@ -31,7 +31,6 @@ POM = PACKAGE_DIR / "connect-pom.xml"
 MAIN_CLASS = "org.apache.kafka.connect.cli.ConnectDistributed"
 JVM_OPTS = ["-Xms128m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true"]
 AVRO_CONVERTER = "io.apicurio.registry.utils.converter.AvroConverter"
-GROUP_ID = "pssync-connect"
 
 
 def connect_dir(settings: StackSettings) -> Path:
@@ -73,13 +72,20 @@ def avro_converter_config(settings: StackSettings, prefix: str = "") -> dict[str
     return result
 
 
+def group_id(settings: StackSettings) -> str:
+    """The worker's Connect cluster (and internal topics' prefix): one per REST port, so workers of
+    two stack dirs on one Kafka do not join each other."""
+    return f"pssync-connect-{settings.connect_port}"
+
+
 def render_worker_properties(settings: StackSettings) -> str:
+    group = group_id(settings)
     props = {
         "bootstrap.servers": settings.kafka_bootstrap,
-        "group.id": GROUP_ID,
-        "config.storage.topic": f"{GROUP_ID}.configs",
-        "offset.storage.topic": f"{GROUP_ID}.offsets",
-        "status.storage.topic": f"{GROUP_ID}.status",
+        "group.id": group,
+        "config.storage.topic": f"{group}.configs",
+        "offset.storage.topic": f"{group}.offsets",
+        "status.storage.topic": f"{group}.status",
         "config.storage.replication.factor": "1",
         "offset.storage.replication.factor": "1",
         "status.storage.replication.factor": "1",

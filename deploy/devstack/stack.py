@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .connect import Connect
 from .kafka import Kafka
 from .mariadb import MariaDB
 from .ports import ensure_ports_free
@@ -51,7 +52,8 @@ def down(settings: StackSettings | None = None) -> list[str]:
     settings = settings or StackSettings()
     stopped = []
     with _locked(settings):
-        for service in reversed(services(settings)):
+        # The Kafka Connect worker is started on demand (tests), not by `up`; stopped before Kafka.
+        for service in [Connect(settings), *reversed(services(settings))]:
             if service.down():
                 log.info("%s: stopped", service.name)
                 stopped.append(service.name)

@@ -39,24 +39,7 @@ VARIANTS: dict[str, dict[str, str]] = {
 
 
 def source_config(st: StackSettings, prefix: str, server_id: int, extra: dict[str, str]) -> dict[str, str]:
-    return {
-        "connector.class": "io.debezium.connector.mariadb.MariaDbConnector",
-        "tasks.max": "1",
-        "database.hostname": "127.0.0.1",
-        "database.port": str(st.mariadb_port),
-        "database.user": st.mysql_user,
-        "database.password": st.mysql_password,
-        "database.server.id": str(server_id),
-        "topic.prefix": prefix,
-        "database.include.list": DATABASE,
-        "schema.history.internal.kafka.bootstrap.servers": st.kafka_bootstrap,
-        "schema.history.internal.kafka.topic": f"{prefix}.schema-history",
-        # The dev server is shared: without these the snapshot reads every database's DDL and fails
-        # when another test drops its scratch database meanwhile. No effect on the table's schemas.
-        "schema.history.internal.store.only.captured.databases.ddl": "true",
-        "schema.history.internal.store.only.captured.tables.ddl": "true",
-        **extra,
-    }
+    return types.mariadb_source_config(st, prefix=prefix, database=DATABASE, server_id=server_id, **extra)
 
 
 def to_json(value: Any) -> Any:
