@@ -23,7 +23,7 @@ SOURCE_SCHEMA: dict[str, Any] = {
         {"name": "name", "type": "string"},
         {"name": "ts_ms", "type": "long"},
         {"name": "snapshot", "type": {"type": "string", "connect.name": "io.debezium.data.Enum",
-                                      "connect.parameters": {"allowed": "true,last,false,incremental"}},
+                                      "connect.parameters": {"allowed": "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"}},
          "default": "false"},
         {"name": "db", "type": "string"},
         {"name": "sequence", "type": ["null", "string"], "default": None},

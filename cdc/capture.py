@@ -29,7 +29,7 @@ from pssync.cdc.events import SourceInfo, TableCodec, topic_for
 from pssync.cdc.offsets import AdhocSnapshot, OffsetStore, SourceOffset
 from pssync.cdc.row_values import BadValue
 from pssync.cdc.signals import SignalReader, signals_topic
-from pssync.cdc.snapshot import ConsistentSnapshot
+from pssync.cdc.snapshot import ConsistentSnapshot, Rate, SnapshotProgress, progress_line
 from pssync.jsontext import plain
 from pssync.settings import Settings
 
@@ -233,43 +233,100 @@ class Capture:
         return 1
 
     # ---- snapshot ----------------------------------------------------------------------------
-    def snapshot(self, progress: bool = True) -> SourceOffset:
-        """Read the tables consistently and write them as op 'r' in one Kafka transaction that
-        also stores the position to stream from."""
+    def snapshot(self, progress: bool = True, resume: bool = True) -> SourceOffset:
+        """Read the tables in primary-key chunks and write them as op 'r', each chunk in its own
+        Kafka transaction with the offset recording the snapshot's progress (see
+        :class:`SnapshotProgress`); the last one also marks it complete, and streaming then starts
+        from the position the snapshot was read at.
+
+        In one run every chunk is read in one ``START TRANSACTION WITH CONSISTENT SNAPSHOT``, so the
+        snapshot is the tables as of one binlog position. A run that resumes a snapshot cut short
+        (``resume``; a crash, a stop) reads the remaining chunks in a new read view, later than that
+        position; the binlog from the first position is still streamed after it, so every change
+        made meanwhile follows (see README, "Snapshots")."""
         assert self._producer is not None
-        wanted = self.tables
         db = self.settings.mysql.database
+        limit = self.cap.snapshot_chunk_rows
+        earlier = self.committed
+        resumed = earlier if (resume and earlier is not None and not earlier.snapshot_completed
+                              and earlier.snapshot is not None and not earlier.snapshot.finished) else None
         catalogue = database.connect(self.settings.mysql)
-        events = 0
-        with ConsistentSnapshot(self.settings.mysql) as snap:
-            pos = snap.position
-            assert pos is not None
-            log.info("snapshot of %s at %s:%s (GTID %s)", ", ".join(wanted), pos.file, pos.pos, pos.gtid)
-            self._producer.begin_transaction()
-            now_ms = int(time.time() * 1000)
-            for t_index, name in enumerate(wanted):
-                table = self.table_def(catalogue, name)
-                total = snap.count(name)
-                last_table = t_index == len(wanted) - 1
-                bar = tqdm(total=total, desc=f"snapshot {name}", unit="row", disable=not progress,
-                           leave=True)
-                for i, row in enumerate(snap.rows(name, table.primary_key)):
-                    last = last_table and i == total - 1
-                    source = SourceInfo(self.cap.topic_prefix, db, name, now_ms, 0, None,
-                                        pos.file, pos.pos, 0, "last" if last else "true")
-                    events += self._emit(table, "r", None, row, source, None)
-                    bar.update()
-                    if events % 10_000 == 0:
-                        self._producer.poll(0)
-                bar.close()
-        catalogue.close()
-        offset = SourceOffset(gtid=pos.gtid, file=pos.file, pos=pos.pos, ts_ms=now_ms,
-                              snapshot_completed=True, tables=tuple(self.tables))
-        if self.committed is not None:  # keep signal progress across a re-snapshot
-            offset = replace(offset, signal_offset=self.committed.signal_offset)
-        self._commit(offset, events)
-        log.info("snapshot committed: %d events", events)
+        try:
+            with ConsistentSnapshot(self.settings.mysql) as snap:
+                read_at = snap.position
+                assert read_at is not None
+                if resumed is not None:
+                    plan = replace(resumed.snapshot, resumed=resumed.snapshot.resumed + 1)
+                    start = resumed
+                    log.info("resuming the snapshot at %s after key %s (%d rows in %d chunks already in "
+                             "Kafka); the remaining rows are read at %s:%s, streaming then starts from %s:%s "
+                             "(GTID %s)", plan.table, plan.after_key, plan.rows, plan.chunks,
+                             read_at.file, read_at.pos, start.file, start.pos, start.gtid)
+                else:
+                    plan = SnapshotProgress.start(self.tables)
+                    start = SourceOffset(gtid=read_at.gtid, file=read_at.file, pos=read_at.pos,
+                                         snapshot_completed=False, tables=tuple(self.tables))
+                    log.info("snapshot of %s at %s:%s (GTID %s), %d rows per chunk", ", ".join(self.tables),
+                             read_at.file, read_at.pos, read_at.gtid, limit)
+                if earlier is not None:  # keep signal progress across a re-snapshot
+                    start = replace(start, signal_offset=earlier.signal_offset)
+                defs = {name: self.table_def(catalogue, name) for name in plan.tables}
+                # rows still to read per table, counted in the same read view (progress and markers)
+                left = {name: snap.count(name, defs[name].primary_key, plan.after_key if name == plan.table else None)
+                        for name in plan.tables}
+                plan = plan.with_totals({name: n + plan.rows_of(name) for name, n in left.items()})
+                offset, plan = self._snapshot_chunks(snap, plan, start, defs, left, read_at, limit, progress, db)
+        finally:
+            catalogue.close()
+        log.info("snapshot committed: %d rows in %d chunks", plan.rows, plan.chunks)
         return offset
+
+    def _snapshot_chunks(self, snap: ConsistentSnapshot, plan: SnapshotProgress, start: SourceOffset,
+                         defs: dict[str, TableDef], left: dict[str, int], read_at: Any, limit: int,
+                         progress: bool, db: str) -> tuple[SourceOffset, SnapshotProgress]:
+        assert self._producer is not None
+        rate = Rate()
+        bars: dict[str, Any] = {}
+        offset = start
+        try:
+            while not plan.finished:
+                name = plan.table
+                assert name is not None
+                table = defs[name]
+                if name not in bars:
+                    bars[name] = tqdm(total=plan.total_of(name), initial=plan.rows_of(name), unit="row",
+                                      desc=f"snapshot {name}", disable=not progress, leave=True)
+                rows = list(snap.rows(name, table.primary_key, plan.after_key, limit + 1))
+                more = len(rows) > limit
+                rows = rows[:limit]
+                later = sum(left[t] for t in plan.tables[1:])
+                last_key = tuple(rows[-1][c] for c in table.primary_key) if rows else None
+                following = plan.after_chunk(len(rows), last_key, more)
+                if not rows and not following.finished:
+                    plan = following         # an empty table: nothing to commit for it
+                    bars.pop(name).close()
+                    continue
+                self._producer.begin_transaction()
+                now_ms = int(time.time() * 1000)
+                for row, mark in zip(rows, plan.markers(len(rows), more, later)):
+                    source = SourceInfo(self.cap.topic_prefix, db, name, now_ms, 0, None,
+                                        read_at.file, read_at.pos, 0, mark)
+                    self._emit(table, "r", None, row, source, None)
+                left[name] -= len(rows)
+                offset = replace(start, ts_ms=now_ms, snapshot_completed=following.finished,
+                                 snapshot=None if following.finished else following)
+                self._commit(offset, len(rows))
+                plan = following
+                rate.add(len(rows))
+                bars[name].update(len(rows))
+                if not more:
+                    bars.pop(name).close()
+                if rate.due() or plan.finished:
+                    log.info("snapshot: %s", progress_line(plan, rate.per_second()))
+        finally:
+            for bar in bars.values():
+                bar.close()
+        return offset, plan
 
     # ---- streaming ---------------------------------------------------------------------------
     def start_position(self) -> SourceOffset:
