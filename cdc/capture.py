@@ -271,18 +271,14 @@ class Capture:
                 if earlier is not None:  # keep signal progress across a re-snapshot
                     start = replace(start, signal_offset=earlier.signal_offset)
                 defs = {name: self.table_def(catalogue, name) for name in plan.tables}
-                # rows still to read per table, counted in the same read view (progress and markers)
-                left = {name: snap.count(name, defs[name].primary_key, plan.after_key if name == plan.table else None)
-                        for name in plan.tables}
-                plan = plan.with_totals({name: n + plan.rows_of(name) for name, n in left.items()})
-                offset, plan = self._snapshot_chunks(snap, plan, start, defs, left, read_at, limit, progress, db)
+                offset, plan = self._snapshot_chunks(snap, plan, start, defs, read_at, limit, progress, db)
         finally:
             catalogue.close()
         log.info("snapshot committed: %d rows in %d chunks", plan.rows, plan.chunks)
         return offset
 
     def _snapshot_chunks(self, snap: ConsistentSnapshot, plan: SnapshotProgress, start: SourceOffset,
-                         defs: dict[str, TableDef], left: dict[str, int], read_at: Any, limit: int,
+                         defs: dict[str, TableDef], read_at: Any, limit: int,
                          progress: bool, db: str) -> tuple[SourceOffset, SnapshotProgress]:
         assert self._producer is not None
         rate = Rate()
@@ -293,13 +289,16 @@ class Capture:
                 name = plan.table
                 assert name is not None
                 table = defs[name]
-                if name not in bars:
+                if name not in bars:   # a table begins (or resumes): its rows left, in this read view
+                    left = snap.count(name, table.primary_key, plan.after_key)
+                    plan = plan.with_totals({name: left + plan.rows_of(name)})
                     bars[name] = tqdm(total=plan.total_of(name), initial=plan.rows_of(name), unit="row",
                                       desc=f"snapshot {name}", disable=not progress, leave=True)
                 rows = list(snap.rows(name, table.primary_key, plan.after_key, limit + 1))
                 more = len(rows) > limit
                 rows = rows[:limit]
-                later = sum(left[t] for t in plan.tables[1:])
+                # the table's last row is the snapshot's last when no later table has rows
+                later = 0 if more else int(any(snap.count(t, limit=1) for t in plan.tables[1:]))
                 last_key = tuple(rows[-1][c] for c in table.primary_key) if rows else None
                 following = plan.after_chunk(len(rows), last_key, more)
                 if not rows and not following.finished:
@@ -312,7 +311,6 @@ class Capture:
                     source = SourceInfo(self.cap.topic_prefix, db, name, now_ms, 0, None,
                                         read_at.file, read_at.pos, 0, mark)
                     self._emit(table, "r", None, row, source, None)
-                left[name] -= len(rows)
                 offset = replace(start, ts_ms=now_ms, snapshot_completed=following.finished,
                                  snapshot=None if following.finished else following)
                 self._commit(offset, len(rows))

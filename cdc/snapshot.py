@@ -55,11 +55,16 @@ class ConsistentSnapshot:
         finally:
             self.conn.close()
 
-    def count(self, table: str, order_by: tuple[str, ...] = (), after: tuple | None = None) -> int:
-        """Rows of the table; with ``after``, those whose key (``order_by``) sorts after it."""
+    def count(self, table: str, order_by: tuple[str, ...] = (), after: tuple | None = None,
+              limit: int | None = None) -> int:
+        """Rows of the table; with ``after``, those whose key (``order_by``) sorts after it; with
+        ``limit``, counted up to that many (``limit=1``: has it rows)."""
         where, args = _after(order_by, after)
+        query = f"SELECT COUNT(*) AS n FROM `{table}` {where}"
+        if limit:
+            query = f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM `{table}` {where} LIMIT {int(limit)}) AS t"
         with self.conn.cursor() as cur:
-            cur.execute(f"SELECT COUNT(*) AS n FROM `{table}` {where}", args)
+            cur.execute(query, args)
             return int(cur.fetchone()["n"])
 
     def rows(self, table: str, order_by: tuple[str, ...], after: tuple | None = None,

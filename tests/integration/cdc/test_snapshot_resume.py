@@ -1,0 +1,110 @@
+"""The initial snapshot in chunks, each a Kafka transaction with its progress in the offset:
+SIGKILL mid-table, restart, and the read_committed view has every row once, then the stream."""
+from __future__ import annotations
+
+import time
+
+import pymysql
+import pytest
+
+from pssync.cdc.offsets import OffsetStore, SourceOffset
+from tests.integration.cdc.test_capture_events import ORDER_INSERT
+from tests.integration.support import CaptureProcess, read_topics, wait_offset
+
+pytestmark = pytest.mark.integration
+
+STOCK_COLUMNS = ("id_stock_available, id_product, id_product_attribute, id_shop, id_shop_group, quantity, "
+                 "physical_quantity, reserved_quantity, depends_on_stock, out_of_stock, location")
+
+
+def wait_for_offset(store: OffsetStore, condition, timeout: float = 90) -> SourceOffset:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = store.load(timeout=10)
+        if last is not None and condition(last):
+            return last
+        time.sleep(0.2)
+    raise TimeoutError(f"the committed offset did not get there: {last}")
+
+
+def test_snapshot_killed_mid_table_resumes_at_the_next_chunk_exactly_once(scratch, tmp_path):
+    rows = ", ".join(f"({1000 + i}, {5000 + i}, 0, 1, 0, {i}, {i}, 0, 0, 2, '')" for i in range(1942))
+    scratch.sql(f"INSERT INTO ps_stock_available ({STOCK_COLUMNS}) VALUES {rows}")
+    keys = [r["id_stock_available"] for r in scratch.sql(
+        "SELECT id_stock_available FROM ps_stock_available ORDER BY id_stock_available")]
+    assert len(keys) == 2000                            # 20 chunks of 100
+    settings = scratch.settings(["stock_available", "orders"], snapshot_chunk_rows=100)
+    store = OffsetStore(settings.kafka, settings.capture.offsets_topic, settings.capture.name)
+    proc = CaptureProcess(settings, tmp_path)
+
+    # ps_orders locked: the snapshot stops at stock's last chunk, where it asks whether the next
+    # table has rows (is this row the snapshot's last?) — 19 chunks are committed by then
+    locker = pymysql.connect(**scratch.stack.mysql_params(scratch.database), autocommit=True)
+    with locker.cursor() as cur:
+        cur.execute("LOCK TABLES ps_orders WRITE")
+    try:
+        proc.start()
+        cut = wait_for_offset(store, lambda o: o.snapshot is not None and o.snapshot.chunks >= 19)
+        proc.kill()
+    finally:
+        with locker.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+        locker.close()
+    assert not cut.snapshot_completed and cut.snapshot.chunks == 19
+    assert cut.snapshot.table == "ps_stock_available" and cut.snapshot.after_key == (keys[1899],)
+    assert cut.snapshot.rows == 1900
+
+    # while the capture is down: changes on both sides of the cut
+    scratch.sql("UPDATE ps_stock_available SET quantity=111 WHERE id_stock_available=1")
+    scratch.sql(f"UPDATE ps_stock_available SET quantity=222 WHERE id_stock_available={keys[1950]}")
+    scratch.sql(f"DELETE FROM ps_stock_available WHERE id_stock_available={keys[1990]}")
+    scratch.sql(f"INSERT INTO ps_stock_available ({STOCK_COLUMNS}) VALUES (9000, 9000, 0, 1, 0, 9, 9, 0, 0, 2, '')")
+
+    proc.start()
+    try:
+        wait_offset(settings, scratch.gtid_seq(), timeout=90)   # snapshot done, then the stream caught up
+        proc.wait_running()
+        scratch.sql("UPDATE ps_stock_available SET quantity=333 WHERE id_stock_available=2")
+        scratch.sql(ORDER_INSERT.format(id=700))
+        wait_offset(settings, scratch.gtid_seq(), timeout=60)
+    finally:
+        assert proc.terminate() == 0, proc.log.read_text()[-3000:]
+    assert "resuming the snapshot at ps_stock_available" in proc.log.read_text()
+    final = store.load()
+    assert final.snapshot_completed and final.snapshot is None
+    assert (final.file, final.pos) != (cut.file, cut.pos)
+
+    stock = read_topics(scratch, [scratch.topic("stock_available")], min_count=2000 + 6, timeout=60)
+    snap = [e for e in stock if e.value is not None and e.value["op"] == "r"]
+    snap_keys = [e.key["id_stock_available"] for e in snap]
+    assert len(snap_keys) == len(set(snap_keys)), "a row of the snapshot came twice"
+    assert snap_keys == sorted(set(keys) - {keys[1990]} | {9000}), "a row of the snapshot is missing"
+    # the first 1900 rows as of the first position, the rest as of the restart's
+    assert {e.value["source"]["pos"] for e in snap[:1900]} == {cut.pos}
+    assert snap[1950].value["after"]["quantity"] == 222
+    # the snapshot, then the binlog from its first position: the changes made while it was down,
+    # then those made after
+    assert all(e.value is None or e.value["op"] == "r" for e in stock[:len(snap)])
+    streamed = [(e.value["op"], e.key["id_stock_available"], (e.value["after"] or {}).get("quantity"))
+                if e.value is not None else ("tombstone", e.key["id_stock_available"], None)
+                for e in stock[len(snap):]]
+    assert streamed == [("u", 1, 111), ("u", keys[1950], 222), ("d", keys[1990], None),
+                        ("tombstone", keys[1990], None), ("c", 9000, 9), ("u", 2, 333)]
+    # each key's last event is its row now
+    now = {r["id_stock_available"]: r["quantity"] for r in scratch.sql(
+        "SELECT id_stock_available, quantity FROM ps_stock_available")}
+    last: dict[int, int | None] = {}
+    for e in stock:
+        last[e.key["id_stock_available"]] = e.value["after"]["quantity"] if e.value and e.value["after"] else None
+    assert {k: v for k, v in last.items() if v is not None} == now
+
+    orders = read_topics(scratch, [scratch.topic("orders")], min_count=6, timeout=60)
+    assert [e.value["op"] for e in orders] == ["r"] * 5 + ["c"]
+    # Debezium's markers: once each across the crash
+    marks = [e.value["source"]["snapshot"] for e in snap + orders[:5]]
+    assert marks[0] == "first" and marks.count("first") == 1
+    assert marks[-1] == "last" and marks.count("last") == 1
+    assert [i for i, m in enumerate(marks) if m == "last_in_data_collection"] == [len(snap) - 1]
+    assert [i for i, m in enumerate(marks) if m == "first_in_data_collection"] == [len(snap)]
+    assert orders[-1].value["source"]["snapshot"] == "false"
