@@ -29,7 +29,7 @@ from pssync.cdc.events import SourceInfo, TableCodec, topic_for
 from pssync.cdc.offsets import AdhocSnapshot, OffsetStore, SourceOffset
 from pssync.cdc.row_values import BadValue
 from pssync.cdc.signals import SignalReader, signals_topic
-from pssync.cdc.snapshot import ConsistentSnapshot, Rate, SnapshotProgress, progress_line
+from pssync.cdc.snapshot import ConsistentSnapshot, Rate, SnapshotPosition, SnapshotProgress, covers, progress_line
 from pssync.jsontext import plain
 from pssync.settings import Settings
 
@@ -233,7 +233,8 @@ class Capture:
         return 1
 
     # ---- snapshot ----------------------------------------------------------------------------
-    def snapshot(self, progress: bool = True, resume: bool = True) -> SourceOffset:
+    def snapshot(self, progress: bool = True, resume: bool = True,
+                 stop: threading.Event | None = None) -> SourceOffset:
         """Read the tables in primary-key chunks and write them as op 'r', each chunk in its own
         Kafka transaction with the offset recording the snapshot's progress (see
         :class:`SnapshotProgress`); the last one also marks it complete, and streaming then starts
@@ -241,9 +242,11 @@ class Capture:
 
         In one run every chunk is read in one ``START TRANSACTION WITH CONSISTENT SNAPSHOT``, so the
         snapshot is the tables as of one binlog position. A run that resumes a snapshot cut short
-        (``resume``; a crash, a stop) reads the remaining chunks in a new read view, later than that
-        position; the binlog from the first position is still streamed after it, so every change
-        made meanwhile follows (see README, "Snapshots")."""
+        (``resume``; a crash, a stop) opens a new read view, first streams the binlog from the
+        stored position up to that view's (the changes made since, committed like any), then reads
+        the remaining chunks in it; streaming goes on from there. Per key, events stay in commit
+        order (see README, "Snapshots"). ``stop`` set: returns after the chunk being written, the
+        snapshot incomplete (the next run resumes it)."""
         assert self._producer is not None
         db = self.settings.mysql.database
         limit = self.cap.snapshot_chunk_rows
@@ -256,12 +259,18 @@ class Capture:
                 read_at = snap.position
                 assert read_at is not None
                 if resumed is not None:
+                    assert resumed.snapshot is not None
                     plan = replace(resumed.snapshot, resumed=resumed.snapshot.resumed + 1)
-                    start = resumed
                     log.info("resuming the snapshot at %s after key %s (%d rows in %d chunks already in "
-                             "Kafka); the remaining rows are read at %s:%s, streaming then starts from %s:%s "
-                             "(GTID %s)", plan.table, plan.after_key, plan.rows, plan.chunks,
-                             read_at.file, read_at.pos, start.file, start.pos, start.gtid)
+                             "Kafka); first streaming the binlog from %s:%s (GTID %s) up to the new read "
+                             "view at %s:%s (GTID %s)", plan.table, plan.after_key, plan.rows, plan.chunks,
+                             resumed.file, resumed.pos, resumed.gtid, read_at.file, read_at.pos, read_at.gtid)
+                    if not covers(resumed.gtid, read_at.gtid):
+                        self.stream(resumed, stop, until=read_at)
+                    if stop is not None and stop.is_set():
+                        return self.committed or resumed
+                    start = self.committed or resumed
+                    assert start.snapshot is not None
                 else:
                     plan = SnapshotProgress.start(self.tables)
                     start = SourceOffset(gtid=read_at.gtid, file=read_at.file, pos=read_at.pos,
@@ -271,21 +280,26 @@ class Capture:
                 if earlier is not None:  # keep signal progress across a re-snapshot
                     start = replace(start, signal_offset=earlier.signal_offset)
                 defs = {name: self.table_def(catalogue, name) for name in plan.tables}
-                offset, plan = self._snapshot_chunks(snap, plan, start, defs, read_at, limit, progress, db)
+                offset, plan = self._snapshot_chunks(snap, plan, start, defs, read_at, limit, progress, db, stop)
         finally:
             catalogue.close()
-        log.info("snapshot committed: %d rows in %d chunks", plan.rows, plan.chunks)
+        if plan.finished:
+            log.info("snapshot committed: %d rows in %d chunks", plan.rows, plan.chunks)
+        else:
+            log.info("snapshot stopped on request after %d rows in %d chunks; the next run resumes it",
+                     plan.rows, plan.chunks)
         return offset
 
     def _snapshot_chunks(self, snap: ConsistentSnapshot, plan: SnapshotProgress, start: SourceOffset,
                          defs: dict[str, TableDef], read_at: Any, limit: int,
-                         progress: bool, db: str) -> tuple[SourceOffset, SnapshotProgress]:
+                         progress: bool, db: str, stop: threading.Event | None = None,
+                         ) -> tuple[SourceOffset, SnapshotProgress]:
         assert self._producer is not None
         rate = Rate()
         bars: dict[str, Any] = {}
         offset = start
         try:
-            while not plan.finished:
+            while not plan.finished and not (stop is not None and stop.is_set()):
                 name = plan.table
                 assert name is not None
                 table = defs[name]
@@ -352,7 +366,10 @@ class Capture:
         return replace(committed, tables=tuple(self.tables),
                        adhoc=AdhocSnapshot(tuple(added), None, "tables-added"))
 
-    def stream(self, start: SourceOffset, stop: threading.Event | None = None) -> None:
+    def stream(self, start: SourceOffset, stop: threading.Event | None = None,
+               until: SnapshotPosition | None = None) -> None:
+        """Stream from ``start`` until ``stop`` is set; with ``until``, only up to that position
+        (a resumed snapshot catching up to its new read view), taking no signals."""
         assert self._producer is not None
         mysql = self.settings.mysql
         reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
@@ -388,7 +405,7 @@ class Capture:
                         progress.start("")
                     state = replace(state, gtid=item.position, file=item.file, pos=item.pos,
                                     ts_ms=item.ts * 1000, server_id=item.server_id,
-                                    snapshot_completed=True, partial_gtid="", partial_rows=0)
+                                    partial_gtid="", partial_rows=0)
                     dirty = True
                 # inside a source transaction only size closes a batch; between them, time too
                 due = batch_events >= max_events or boundary and (
@@ -398,7 +415,7 @@ class Capture:
                     self.lock.keepalive()
                     # on-demand snapshots: take signals, read a chunk, emit it once the stream has
                     # reached the chunk's own binlog position (so every key stays in order)
-                    if state.adhoc is None and due:
+                    if state.adhoc is None and due and until is None:
                         signal = signals.poll()
                         if signal is not None:
                             state, dirty = self._accept_signal(state, signal), True
@@ -411,15 +428,16 @@ class Capture:
                         batch_events += self._emit_chunk(chunk)
                         state, chunk, dirty = replace(state, adhoc=chunk.next_state), None, True
 
+                caught_up = until is not None and boundary and _caught_up(state, item, until)
                 offset_only = not in_txn
-                if dirty and due and not (
-                        offset_only and time.monotonic() - last_commit < OFFSET_ONLY_INTERVAL_S):
+                if dirty and (due or caught_up) and not (
+                        offset_only and not caught_up and time.monotonic() - last_commit < OFFSET_ONLY_INTERVAL_S):
                     if not in_txn:
                         producer.begin_transaction()
                     self._commit(state, batch_events)
                     in_txn, dirty, batch_events = False, False, 0
                     batch_started = last_commit = time.monotonic()
-                if stop is not None and stop.is_set() and not in_txn:
+                if (caught_up or stop is not None and stop.is_set()) and not in_txn:
                     break
         finally:
             reader.close()
@@ -638,6 +656,14 @@ def _as_text(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", errors="backslashreplace")
     return str(plain(value))
+
+
+def _caught_up(state: SourceOffset, item: Any, until: SnapshotPosition) -> bool:
+    """Has the stream written every transaction up to ``until``: its GTIDs (each domain's), or,
+    idle at the head, its binlog position."""
+    if isinstance(item, Idle):
+        return _reached(item.file, item.pos, until.file, until.pos)
+    return covers(state.gtid, until.gtid)
 
 
 def _binlog_index(file: str) -> int:

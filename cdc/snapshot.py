@@ -82,6 +82,14 @@ class ConsistentSnapshot:
                 yield from chunk
 
 
+def covers(position: str, target: str) -> bool:
+    """Does GTID position ``position`` include every transaction of ``target`` (per domain)?"""
+    def seqs(text: str) -> dict[str, int]:
+        return {p.split("-")[0]: int(p.rsplit("-", 1)[1]) for p in filter(None, (x.strip() for x in text.split(",")))}
+    have = seqs(position or "")
+    return all(have.get(domain, -1) >= seq for domain, seq in seqs(target or "").items())
+
+
 def _after(order_by: tuple[str, ...], after: tuple | None) -> tuple[str, tuple]:
     """``WHERE`` keys sort after ``after``, spelt out column by column (``a > x OR a = x AND
     b > y``), which the range optimiser reads as index ranges, unlike a row comparison."""

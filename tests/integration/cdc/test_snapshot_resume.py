@@ -1,5 +1,6 @@
 """The initial snapshot in chunks, each a Kafka transaction with its progress in the offset:
-SIGKILL mid-table, restart, and the read_committed view has every row once, then the stream."""
+SIGKILL mid-table, restart, and the read_committed view has every row once and every key's events
+in commit order, then the stream."""
 from __future__ import annotations
 
 import time
@@ -73,30 +74,32 @@ def test_snapshot_killed_mid_table_resumes_at_the_next_chunk_exactly_once(scratc
     assert "resuming the snapshot at ps_stock_available" in proc.log.read_text()
     final = store.load()
     assert final.snapshot_completed and final.snapshot is None
-    assert (final.file, final.pos) != (cut.file, cut.pos)
 
     stock = read_topics(scratch, [scratch.topic("stock_available")], min_count=2000 + 6, timeout=60)
+    kinds = [(e.value["op"] if e.value is not None else "tombstone", e.key["id_stock_available"],
+              (e.value["after"] or {}).get("quantity") if e.value is not None else None) for e in stock]
     snap = [e for e in stock if e.value is not None and e.value["op"] == "r"]
     snap_keys = [e.key["id_stock_available"] for e in snap]
     assert len(snap_keys) == len(set(snap_keys)), "a row of the snapshot came twice"
     assert snap_keys == sorted(set(keys) - {keys[1990]} | {9000}), "a row of the snapshot is missing"
-    # the first 1900 rows as of the first position, the rest as of the restart's
+    # the 19 chunks before the kill, read at the first position; then the binlog from there up to
+    # the restart's read view (the changes made while the capture was down); then the remaining
+    # rows, read in that view; then streaming goes on
+    assert all(k[0] == "r" for k in kinds[:1900])
+    assert kinds[1900:1905] == [("u", 1, 111), ("u", keys[1950], 222), ("d", keys[1990], None),
+                                ("tombstone", keys[1990], None), ("c", 9000, 9)]
+    assert all(k[0] == "r" for k in kinds[1905:-1]) and len(kinds) == 1900 + 5 + 100 + 1
+    assert kinds[-1] == ("u", 2, 333)
     assert {e.value["source"]["pos"] for e in snap[:1900]} == {cut.pos}
-    assert snap[1950].value["after"]["quantity"] == 222
-    # the snapshot, then the binlog from its first position: the changes made while it was down,
-    # then those made after
-    assert all(e.value is None or e.value["op"] == "r" for e in stock[:len(snap)])
-    streamed = [(e.value["op"], e.key["id_stock_available"], (e.value["after"] or {}).get("quantity"))
-                if e.value is not None else ("tombstone", e.key["id_stock_available"], None)
-                for e in stock[len(snap):]]
-    assert streamed == [("u", 1, 111), ("u", keys[1950], 222), ("d", keys[1990], None),
-                        ("tombstone", keys[1990], None), ("c", 9000, 9), ("u", 2, 333)]
+    (resumed_at,) = {e.value["source"]["pos"] for e in snap[1900:]}
+    assert resumed_at != cut.pos
+    # per key, commit order: the row read after the restart already has the change made before it
+    assert [k for k in kinds if k[1] == keys[1950]][-2:] == [("u", keys[1950], 222), ("r", keys[1950], 222)]
+    assert [k for k in kinds if k[1] == 9000] == [("c", 9000, 9), ("r", 9000, 9)]
     # each key's last event is its row now
     now = {r["id_stock_available"]: r["quantity"] for r in scratch.sql(
         "SELECT id_stock_available, quantity FROM ps_stock_available")}
-    last: dict[int, int | None] = {}
-    for e in stock:
-        last[e.key["id_stock_available"]] = e.value["after"]["quantity"] if e.value and e.value["after"] else None
+    last = {key: quantity for _, key, quantity in kinds}
     assert {k: v for k, v in last.items() if v is not None} == now
 
     orders = read_topics(scratch, [scratch.topic("orders")], min_count=6, timeout=60)
