@@ -298,6 +298,7 @@ class Capture:
         rate = Rate()
         bars: dict[str, Any] = {}
         offset = start
+        failures = 0
         try:
             while not plan.finished and not (stop is not None and stop.is_set()):
                 name = plan.table
@@ -319,15 +320,23 @@ class Capture:
                     plan = following         # an empty table: nothing to commit for it
                     bars.pop(name).close()
                     continue
-                self._producer.begin_transaction()
+                self.lock.keepalive()
                 now_ms = int(time.time() * 1000)
-                for row, mark in zip(rows, plan.markers(len(rows), more, later)):
-                    source = SourceInfo(self.cap.topic_prefix, db, name, now_ms, 0, None,
-                                        read_at.file, read_at.pos, 0, mark)
-                    self._emit(table, "r", None, row, source, None)
-                offset = replace(start, ts_ms=now_ms, snapshot_completed=following.finished,
-                                 snapshot=None if following.finished else following)
-                self._commit(offset, len(rows))
+                chunk_offset = replace(start, ts_ms=now_ms, snapshot_completed=following.finished,
+                                       snapshot=None if following.finished else following)
+                try:
+                    self._producer.begin_transaction()
+                    for row, mark in zip(rows, plan.markers(len(rows), more, later)):
+                        source = SourceInfo(self.cap.topic_prefix, db, name, now_ms, 0, None,
+                                            read_at.file, read_at.pos, 0, mark)
+                        self._emit(table, "r", None, row, source, None)
+                    self._commit(chunk_offset, len(rows))
+                except KafkaException as exc:
+                    failures += 1
+                    self._abort_chunk(exc, failures, name)
+                    continue                 # the same chunk again, in a new transaction
+                failures = 0
+                offset = chunk_offset
                 plan = following
                 rate.add(len(rows))
                 bars[name].update(len(rows))
@@ -339,6 +348,23 @@ class Capture:
             for bar in bars.values():
                 bar.close()
         return offset, plan
+
+    def _abort_chunk(self, exc: KafkaException, failures: int, table: str) -> None:
+        """A snapshot chunk's Kafka transaction failed: abort it so the chunk can be written again,
+        unless this instance was fenced or the error is not one a retry can cure."""
+        assert self._producer is not None
+        err = exc.args[0]
+        if is_fatal_fencing(exc):
+            raise Fenced(f"another capture instance named {self.cap.name!r} took over ({err.str()}); "
+                         "this one stops without writing") from exc
+        if not (err.txn_requires_abort() or err.retriable()) or failures >= self.cap.retry_attempts:
+            raise exc
+        log.warning("Kafka transaction of a snapshot chunk of %s aborted (%s); writing it again (attempt %d)",
+                    table, err.str(), failures + 1)
+        try:
+            self._producer.abort_transaction(30)
+        except KafkaException as again:
+            raise exc from again
 
     # ---- streaming ---------------------------------------------------------------------------
     def start_position(self) -> SourceOffset:
