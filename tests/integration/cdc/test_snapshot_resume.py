@@ -3,11 +3,13 @@ SIGKILL mid-table, restart, and the read_committed view has every row once and e
 in commit order, then the stream."""
 from __future__ import annotations
 
+import threading
 import time
 
 import pymysql
 import pytest
 
+from pssync.cdc.capture import Capture
 from pssync.cdc.offsets import OffsetStore, SourceOffset
 from tests.integration.cdc.test_capture_events import ORDER_INSERT
 from tests.integration.support import CaptureProcess, read_topics, wait_offset
@@ -111,3 +113,33 @@ def test_snapshot_killed_mid_table_resumes_at_the_next_chunk_exactly_once(scratc
     assert [i for i, m in enumerate(marks) if m == "last_in_data_collection"] == [len(snap) - 1]
     assert [i for i, m in enumerate(marks) if m == "first_in_data_collection"] == [len(snap)]
     assert orders[-1].value["source"]["snapshot"] == "false"
+
+
+def test_a_stop_request_ends_the_snapshot_between_chunks_and_the_next_run_resumes_it(scratch):
+    settings = scratch.settings(["orders", "order_detail"], snapshot_chunk_rows=2)
+    stop = threading.Event()
+    first = Capture(settings, on_commit=lambda off, n: off.snapshot and off.snapshot.chunks == 2 and stop.set())
+    first.prepare()
+    try:
+        stopped = first.snapshot(progress=False, stop=stop)
+    finally:
+        first.close()
+    assert not stopped.snapshot_completed and stopped.snapshot.chunks == 2
+    assert stopped.snapshot.table == "ps_orders" and stopped.snapshot.after_key == (4,)
+
+    second = Capture(settings)
+    second.prepare()
+    try:
+        assert second.committed == stopped
+        done = second.snapshot(progress=False)
+    finally:
+        second.close()
+    assert done.snapshot_completed and done.snapshot is None
+
+    orders = read_topics(scratch, [scratch.topic("orders")], min_count=5)
+    details = read_topics(scratch, [scratch.topic("order_detail")], min_count=7)
+    assert [e.key["id_order"] for e in orders] == [1, 2, 3, 4, 5]
+    assert len(details) == 7 and len({e.key["id_order_detail"] for e in details}) == 7
+    assert [e.value["source"]["snapshot"] for e in orders + details] == [
+        "first", "true", "true", "true", "last_in_data_collection",
+        "first_in_data_collection", *["true"] * 5, "last"]
