@@ -3,6 +3,7 @@ SIGKILL mid-table, restart, and the read_committed view has every row once and e
 in commit order, then the stream."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -12,7 +13,7 @@ import pytest
 from pssync.cdc.capture import Capture
 from pssync.cdc.offsets import OffsetStore, SourceOffset
 from tests.integration.cdc.test_capture_events import ORDER_INSERT
-from tests.integration.support import CaptureProcess, read_topics, wait_offset
+from tests.integration.support import CaptureProcess, read_topics, run_cli, wait_offset
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +50,7 @@ def test_snapshot_killed_mid_table_resumes_at_the_next_chunk_exactly_once(scratc
     try:
         proc.start()
         cut = wait_for_offset(store, lambda o: o.snapshot is not None and o.snapshot.chunks >= 19)
+        status = run_cli("cdc", "status", "--json", "--config", str(proc.config))
         proc.kill()
     finally:
         with locker.cursor() as cur:
@@ -57,6 +59,12 @@ def test_snapshot_killed_mid_table_resumes_at_the_next_chunk_exactly_once(scratc
     assert not cut.snapshot_completed and cut.snapshot.chunks == 19
     assert cut.snapshot.table == "ps_stock_available" and cut.snapshot.after_key == (keys[1899],)
     assert cut.snapshot.rows == 1900
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert report["state"] == "snapshot in progress"
+    assert report["snapshot_tables"] == {"ps_stock_available": "1900/2000 rows (95.0 %), reading",
+                                         "ps_orders": "0/? rows, waiting"}
+    assert report["snapshot_chunks"] == 19 and report["snapshot_after_key"] == [keys[1899]]
 
     # while the capture is down: changes on both sides of the cut
     scratch.sql("UPDATE ps_stock_available SET quantity=111 WHERE id_stock_available=1")
