@@ -151,3 +151,56 @@ def test_a_stop_request_ends_the_snapshot_between_chunks_and_the_next_run_resume
     assert [e.value["source"]["snapshot"] for e in orders + details] == [
         "first", "true", "true", "true", "last_in_data_collection",
         "first_in_data_collection", *["true"] * 5, "last"]
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_while_the_resumed_snapshot_catches_up_with_the_binlog_loses_and_repeats_nothing(scratch):
+    settings = scratch.settings(["stock_available"], snapshot_chunk_rows=10, batch_max_events=1)
+    stop = threading.Event()
+    first = Capture(settings, on_commit=lambda off, n: off.snapshot and off.snapshot.chunks == 2 and stop.set())
+    first.prepare()
+    try:
+        stopped = first.snapshot(progress=False, stop=stop)
+    finally:
+        first.close()
+    assert stopped.snapshot.after_key == (20,)
+    # while the capture is away: changes to rows written (1) and not yet read (50), one at a time
+    written = []
+    for n in range(6):
+        row = (1, 50)[n % 2]
+        scratch.sql(f"UPDATE ps_stock_available SET quantity={700 + n} WHERE id_stock_available={row}")
+        written.append((row, 700 + n))
+
+    def crash_in_catch_up(offset, events):
+        if offset.snapshot is not None and offset.gtid != stopped.gtid:
+            raise Crash(f"killed after catching up to {offset.gtid}")
+
+    second = Capture(settings, on_commit=crash_in_catch_up)
+    second.prepare()
+    try:
+        with pytest.raises(Crash):
+            second.snapshot(progress=False)
+        cut = second.committed
+    finally:
+        second.close()
+    assert cut.gtid != stopped.gtid                 # some of the way to the new read view
+    assert not cut.snapshot_completed and cut.snapshot.chunks == 2 and cut.snapshot.after_key == (20,)
+
+    third = Capture(settings)
+    third.prepare()
+    try:
+        done = third.snapshot(progress=False)
+    finally:
+        third.close()
+    assert done.snapshot_completed
+
+    events = read_topics(scratch, [scratch.topic("stock_available")], min_count=58 + 6)
+    kinds = [(e.value["op"], e.key["id_stock_available"], e.value["after"]["quantity"]) for e in events]
+    assert [k[1] for k in kinds if k[0] == "r"] == list(range(1, 59)), "snapshot rows lost or repeated"
+    assert [(k[1], k[2]) for k in kinds if k[0] == "u"] == written, "changes lost, repeated or reordered"
+    assert all(k[0] == "r" for k in kinds[:20]) and all(k[0] == "u" for k in kinds[20:26])
+    assert kinds[26:] == [("r", i, kinds[26 + i - 21][2]) for i in range(21, 59)]
+    assert ("r", 50, 705) in kinds                     # read after the changes: the value at its view
