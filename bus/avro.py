@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import fastavro
@@ -36,20 +37,25 @@ def schema_id_of(payload: bytes) -> int:
 
 
 class RegistryDecoder:
-    """Decodes wire-format Avro of any subject, fetching each writer schema once by its id."""
+    """Decodes wire-format Avro of any subject, fetching each writer schema once by its id.
+    ``adapter``, given the writer schema (JSON), may return a function applied to each record
+    decoded with it (e.g. :func:`pssync.schemas.change_events.row_adapter`)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, adapter: Callable[[Any], Callable[[Any], Any] | None] | None = None) -> None:
         self.client = client
-        self._schemas: dict[int, Any] = {}
+        self.adapter = adapter
+        self._schemas: dict[int, tuple[Any, Callable[[Any], Any] | None]] = {}
 
     def __call__(self, payload: bytes | None) -> Any:
         if payload is None:
             return None
         schema_id = schema_id_of(payload)
-        parsed = self._schemas.get(schema_id)
-        if parsed is None:
+        found = self._schemas.get(schema_id)
+        if found is None:
             import json
 
-            parsed = fastavro.parse_schema(json.loads(self.client.get_schema(schema_id).schema_str))
-            self._schemas[schema_id] = parsed
-        return fastavro.schemaless_reader(io.BytesIO(payload[5:]), parsed)
+            schema = json.loads(self.client.get_schema(schema_id).schema_str)
+            found = (fastavro.parse_schema(schema), self.adapter(schema) if self.adapter else None)
+            self._schemas[schema_id] = found
+        record = fastavro.schemaless_reader(io.BytesIO(payload[5:]), found[0])
+        return found[1](record) if found[1] is not None else record

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from pymysqlreplication.event import (
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from pssync.cdc import binlog_speedups
-from pssync.cdc.columns import TableDef, table_from_binlog, with_key
+from pssync.cdc.columns import TableDef, table_from_binlog, with_defaults, with_key
 from pssync.cdc.errors import (ChangeNotInRows, DisplacedByAnotherReader, MissingPrivileges, PositionPurged,
                                SourceMisconfigured, TableTruncated)
 
@@ -94,8 +94,11 @@ def format_position(position: dict[int, str]) -> str:
 class BinlogReader:
     def __init__(self, connection: dict[str, Any], server_id: int, database: str,
                  tables: list[str], start_gtid: str, heartbeat: float = 0.1,
-                 report_host: str | None = None, key_columns: dict[str, tuple[str, ...]] | None = None) -> None:
+                 report_host: str | None = None, key_columns: dict[str, tuple[str, ...]] | None = None,
+                 catalogue: Callable[[str], TableDef | None] | None = None) -> None:
         self.server_id = server_id
+        # the table as information_schema has it, for the column defaults a table map lacks
+        self._catalogue = catalogue
         self._key_columns = key_columns or {}
         self._database = database
         self._tables = frozenset(tables)
@@ -141,7 +144,7 @@ class BinlogReader:
 
     def _table_def_of(self, event: Any, table_obj: Any) -> TableDef:
         signature = (event.schema, event.table, tuple(
-            (c.name, c.type, c.unsigned, c.is_primary, getattr(c, "precision", None),
+            (c.name, c.type, c.unsigned, c.is_primary, getattr(c, "nullable", True), getattr(c, "precision", None),
              getattr(c, "decimals", None), getattr(c, "fsp", None), c.character_set_name,
              tuple(c.enum_values or ()), tuple(c.set_values or ()), getattr(c, "bits", None))
             for c in table_obj.columns))
@@ -153,6 +156,8 @@ class BinlogReader:
                     "set binlog_row_metadata=FULL on the server")
             found = with_key(table_from_binlog(event.schema, event.table, table_obj.columns),
                              self._key_columns.get(event.table))
+            if self._catalogue is not None:
+                found = with_defaults(found, self._catalogue(event.table))
             if len(self._table_defs) > 1000:
                 self._table_defs.clear()
             self._table_defs[signature] = found
@@ -169,7 +174,7 @@ class BinlogReader:
                     if current is None:
                         continue  # started mid-transaction; cannot happen when resuming by GTID
                     table = self._table_def(event)
-                    pos = event.packet.log_pos
+                    pos = event.packet.log_pos - event.packet.event_size    # where the rows event starts
                     if isinstance(event, WriteRowsEvent):
                         changes = [RowChange(table, "c", None, row["values"], self.file, pos, i)
                                    for i, row in enumerate(event.rows)]

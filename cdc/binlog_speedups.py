@@ -7,10 +7,12 @@ distinct table map once and reuses the result. It is registered in the library's
 (class-level, for the binlog event type TABLE_MAP_EVENT) and must be in the reader's only_events.
 
 MySQL's packed DECIMAL is decoded with one read per value instead of one per digit group
-(``read_new_decimal``), replacing the library's private RowsEvent method.
+(``read_new_decimal``), replacing the library's private RowsEvent method; TIME2 is decoded as the
+server does (``read_time2``), which the library gets wrong for negative times with a fraction.
 """
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -35,6 +37,7 @@ class CachingTableMapEvent(TableMapEvent):
         if cached is None:
             super().__init__(from_packet, event_size, table_map, ctl_connection, **kwargs)
             if self._processed:
+                _mark_nullable(self)
                 if len(self._cache) >= _CACHE_LIMIT:
                     self._cache.clear()
                 self._cache[body] = {k: v for k, v in self.__dict__.items() if k not in _SKIP}
@@ -43,6 +46,14 @@ class CachingTableMapEvent(TableMapEvent):
         self.__dict__.update(cached)
         table_map[self.table_id] = self.table_obj
         from_packet.advance(event_size)
+
+
+def _mark_nullable(event: TableMapEvent) -> None:
+    """Each column's nullability, from the table map's null bitmap (bit i set: column i may be
+    NULL), as ``column.nullable``: the library reads the bitmap but does not hand it on."""
+    mask = event.null_bitmask
+    for i, column in enumerate(event.columns):
+        column.nullable = bool(mask[i // 8] & (1 << (i % 8)))
 
 
 _GROUP_BYTES = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
@@ -86,9 +97,37 @@ def read_new_decimal(self: Any, column: Any) -> Decimal:
 _original_decimal = RowsEvent._RowsEvent__read_new_decimal  # type: ignore[attr-defined]
 
 
+_TIME2_FRACTION_BYTES = (0, 1, 1, 2, 2, 3, 3)
+_TIME2_FRACTION_SCALE = (1, 10000, 10000, 100, 100, 1, 1)
+
+
+def decode_time2(raw: bytes, fsp: int) -> dt.timedelta:
+    """MariaDB/MySQL's TIME2 (3 bytes of sign, hours, minutes, seconds, then 0-3 bytes of fraction)
+    as one signed value, the way the server unpacks it. The library complements the integral part
+    alone, so a negative time with a fraction comes out wrong ('-00:00:00.000001' as -0.999999 s)."""
+    size = _TIME2_FRACTION_BYTES[fsp]
+    intpart = int.from_bytes(raw[:3], "big") - 0x800000
+    frac = int.from_bytes(raw[3:3 + size], "big")
+    if size in (1, 2) and intpart < 0 and frac:
+        intpart += 1
+        frac -= 1 << (8 * size)
+    packed = (intpart << 24) + frac * _TIME2_FRACTION_SCALE[fsp]
+    sign = -1 if packed < 0 else 1
+    packed = abs(packed)
+    hms, micros = packed >> 24, packed & 0xFFFFFF
+    return sign * dt.timedelta(hours=(hms >> 12) & 0x3FF, minutes=(hms >> 6) & 0x3F,
+                               seconds=hms & 0x3F, microseconds=micros)
+
+
+def read_time2(self: RowsEvent, column: Any) -> dt.timedelta:
+    fsp = column.fsp or 0
+    return decode_time2(self.packet.read(3 + _TIME2_FRACTION_BYTES[fsp]), fsp)
+
+
 def install() -> type[TableMapEvent]:
-    """Register both speed-ups; returns the table-map class to put in ``only_events``."""
+    """Register the speed-ups and fixes; returns the table-map class to put in ``only_events``."""
     event_map = packet.BinLogPacketWrapper._BinLogPacketWrapper__event_map  # type: ignore[attr-defined]
     event_map[BINLOG.TABLE_MAP_EVENT] = CachingTableMapEvent
     RowsEvent._RowsEvent__read_new_decimal = read_new_decimal  # type: ignore[attr-defined]
+    RowsEvent._RowsEvent__read_time2 = read_time2  # type: ignore[attr-defined]
     return CachingTableMapEvent

@@ -25,6 +25,7 @@ from pssync.cdc import database, identity
 from pssync.cdc.binlog import BinlogReader, Idle, RowChange, Rows, Transaction
 from pssync.cdc.columns import TableDef, with_key
 from pssync.cdc.errors import CaptureError, EventTooLarge
+from pssync.cdc.avro_schema import TypeModes
 from pssync.cdc.events import SourceInfo, TableCodec, topic_for
 from pssync.cdc.offsets import AdhocSnapshot, OffsetStore, SourceOffset
 from pssync.cdc.row_values import BadValue
@@ -75,6 +76,7 @@ class Capture:
         self.echo_table = settings.sinks.echo_table
         self.on_commit = on_commit
         self._codecs: dict[TableDef, TableCodec] = {}
+        self._catalogue_conn: Any = None
         self._txn_encoders: tuple[AvroEncoder, AvroEncoder] | None = None
         self._producer: Producer | None = None
         self._limits: dict[str, int] = {}          # event topic -> max.message.bytes at the broker
@@ -143,10 +145,24 @@ class Capture:
         """The table as the catalogue has it, keyed as configured (capture.key_columns)."""
         return with_key(database.table_def(conn, self.settings.mysql.database, table), self.key_columns.get(table))
 
+    def _catalogue_table(self, table: str) -> TableDef | None:
+        """The table as information_schema has it now (for the column defaults the binlog lacks);
+        None when it is gone or the catalogue cannot be read (the events then carry no defaults)."""
+        try:
+            if self._catalogue_conn is None:
+                self._catalogue_conn = database.connect(self.settings.mysql)
+            return database.table_def(self._catalogue_conn, self.settings.mysql.database, table)
+        except Exception as exc:   # a dropped table, a lost connection: defaults are metadata only
+            log.warning("no column defaults for %s from the catalogue: %s", table, exc)
+            if self._catalogue_conn is not None:
+                self._catalogue_conn.close()
+                self._catalogue_conn = None
+            return None
+
     def codec(self, table: TableDef) -> TableCodec:
         found = self._codecs.get(table)
         if found is None:
-            found = TableCodec(table, self.cap.topic_prefix, self.registry, self.cap.datetime_zone)
+            found = TableCodec(table, self.cap.topic_prefix, self.registry, TypeModes.of(self.cap))
             self._codecs[table] = found
         return found
 
@@ -401,7 +417,7 @@ class Capture:
         reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
                               mysql.database, [*self.tables, self.echo_table], start.gtid,
                               self.cap.heartbeat_seconds, report_host=identity.report_host(self.cap.name),
-                              key_columns=self.key_columns)
+                              key_columns=self.key_columns, catalogue=self._catalogue_table)
         signals = SignalReader(self.settings, start.signal_offset)
         log.info("streaming from GTID %r (%s:%s)", start.gtid, start.file, start.pos)
         producer = self._producer
@@ -639,6 +655,9 @@ class Capture:
             except KafkaException as exc:  # a fenced producer cannot flush; nothing is owed
                 log.debug("producer flush on close: %s", exc)
             self._producer = None
+        if self._catalogue_conn is not None:
+            self._catalogue_conn.close()
+            self._catalogue_conn = None
         self.lock.release()
 
 

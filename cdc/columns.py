@@ -15,6 +15,7 @@ from pssync.errors import PermanentError
 
 
 class Kind(enum.Enum):
+    SHORT = "short"        # TINYINT, TINYINT UNSIGNED, SMALLINT: Connect int16
     INT = "int"            # fits in a signed 32-bit integer
     LONG = "long"          # signed 64-bit
     UNSIGNED_LONG = "ulong"  # BIGINT UNSIGNED: exact as decimal(20,0)
@@ -44,6 +45,12 @@ class Column:
     fsp: int = 0
     values: tuple[str, ...] = ()
     primary_key: bool = False
+    nullable: bool = True
+    # the catalogue's COLUMN_DEFAULT as MariaDB writes it ('0', "'abc'", 'current_timestamp()');
+    # None for no default and for DEFAULT NULL, which Debezium treats alike
+    default: str | None = None
+    # BINARY(n): n. The binlog drops a value's trailing zero bytes; SELECT and Debezium keep them
+    fixed_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,8 @@ class UnsupportedColumn(PermanentError):
 
 _INT_KINDS = {
     # (data type, unsigned) -> kind; anything that can exceed int32 becomes long
-    ("tinyint", False): Kind.INT, ("tinyint", True): Kind.INT,
-    ("smallint", False): Kind.INT, ("smallint", True): Kind.INT,
+    ("tinyint", False): Kind.SHORT, ("tinyint", True): Kind.SHORT,
+    ("smallint", False): Kind.SHORT, ("smallint", True): Kind.INT,
     ("mediumint", False): Kind.INT, ("mediumint", True): Kind.INT,
     ("int", False): Kind.INT, ("int", True): Kind.LONG,
     ("bigint", False): Kind.LONG, ("bigint", True): Kind.UNSIGNED_LONG,
@@ -79,7 +86,15 @@ _BYTES_TYPES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longbl
 
 def column_from_catalogue(row: dict[str, Any], primary_key: bool) -> Column:
     """``row`` is an information_schema.COLUMNS row (COLUMN_NAME, DATA_TYPE, COLUMN_TYPE,
-    NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION)."""
+    NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, and IS_NULLABLE, COLUMN_DEFAULT when
+    selected)."""
+    column = _column_from_catalogue(row, primary_key)
+    default = row.get("COLUMN_DEFAULT")
+    return replace(column, nullable=row.get("IS_NULLABLE", "YES") == "YES",
+                   default=None if default is None or default == "NULL" else str(default))
+
+
+def _column_from_catalogue(row: dict[str, Any], primary_key: bool) -> Column:
     name = row["COLUMN_NAME"]
     data_type = row["DATA_TYPE"].lower()
     column_type = row["COLUMN_TYPE"].lower()
@@ -96,7 +111,8 @@ def column_from_catalogue(row: dict[str, Any], primary_key: bool) -> Column:
     if data_type in _STRING_TYPES:
         return Column(name, Kind.STRING, column_type, primary_key=primary_key)
     if data_type in _BYTES_TYPES:
-        return Column(name, Kind.BYTES, column_type, primary_key=primary_key)
+        fixed = int(row["CHARACTER_OCTET_LENGTH"]) if data_type == "binary" and row.get("CHARACTER_OCTET_LENGTH") else None
+        return Column(name, Kind.BYTES, column_type, primary_key=primary_key, fixed_length=fixed)
     if data_type in ("enum", "set"):
         values = tuple(_parse_enum_values(column_type))
         return Column(name, Kind.ENUM if data_type == "enum" else Kind.SET, column_type,
@@ -136,6 +152,12 @@ def column_from_binlog(col: Any) -> Column:
     name = col.name
     if name is None:
         raise UnsupportedColumn("binlog table map has no column names (binlog_row_metadata is not FULL)")
+    column = _column_from_binlog(col)
+    return replace(column, nullable=bool(getattr(col, "nullable", True)))
+
+
+def _column_from_binlog(col: Any) -> Column:
+    name = col.name
     t = col.type
     pk = bool(col.is_primary)
     if t in _BINLOG_INTS:
@@ -169,8 +191,9 @@ def column_from_binlog(col: Any) -> Column:
     if t in (FIELD_TYPE.VARCHAR, FIELD_TYPE.VAR_STRING, FIELD_TYPE.STRING, FIELD_TYPE.BLOB,
              FIELD_TYPE.TINY_BLOB, FIELD_TYPE.MEDIUM_BLOB, FIELD_TYPE.LONG_BLOB):
         binary = (col.character_set_name or "binary") == "binary"
+        fixed = getattr(col, "max_length", None) if binary and t == FIELD_TYPE.STRING else None
         return Column(name, Kind.BYTES if binary else Kind.STRING,
-                      "binary" if binary else "string", primary_key=pk)
+                      "binary" if binary else "string", primary_key=pk, fixed_length=fixed)
     raise UnsupportedColumn(f"column {name} has unsupported binlog type {t}")
 
 
@@ -189,3 +212,20 @@ def with_key(table: TableDef, columns: tuple[str, ...] | None) -> TableDef:
         raise SourceMisconfigured(f"capture.key_columns for {table.table} names columns it does not "
                                   f"have: {', '.join(missing)}")
     return replace(table, primary_key=tuple(columns))
+
+
+def with_defaults(table: TableDef, catalogue: TableDef | None) -> TableDef:
+    """``table`` (as a binlog table map describes it: names, types, nullability) with the column
+    defaults of ``catalogue`` (the table as information_schema has it now), for the columns that
+    have the same name and type in both. The binlog carries no defaults; a column changed by a
+    later ALTER keeps none until the capture reads events written after that ALTER."""
+    if catalogue is None:
+        return table
+    known = {c.name: c for c in catalogue.columns}
+    cols = []
+    for col in table.columns:
+        other = known.get(col.name)
+        same = (other is not None and other.kind == col.kind and other.precision == col.precision
+                and other.scale == col.scale and other.fsp == col.fsp and other.values == col.values)
+        cols.append(replace(col, default=other.default) if same and other is not None else col)
+    return replace(table, columns=tuple(cols))

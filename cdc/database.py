@@ -103,7 +103,8 @@ def table_def(conn: pymysql.connections.Connection, database: str, table: str) -
     with conn.cursor() as cur:
         cur.execute(
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, "
-            "DATETIME_PRECISION, COLUMN_KEY FROM information_schema.COLUMNS "
+            "DATETIME_PRECISION, COLUMN_KEY, IS_NULLABLE, COLUMN_DEFAULT, CHARACTER_OCTET_LENGTH "
+            "FROM information_schema.COLUMNS "
             "WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s ORDER BY ORDINAL_POSITION", (database, table))
         rows = cur.fetchall()
         if not rows:

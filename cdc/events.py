@@ -8,11 +8,11 @@ from typing import Any
 from pssync.schemas.topics import change_topic
 from pssync.bus.avro import AvroEncoder
 from pssync.bus.registry import Registry
-from pssync.cdc.avro_schema import TRANSACTION_SCHEMA, avro_namespace, key_schema, value_schema
+from pssync.cdc.avro_schema import (CONNECTOR, DEFAULT_MODES, TRANSACTION_SCHEMA, TypeModes, avro_namespace,
+                                    key_schema, value_schema)
 from pssync.cdc.columns import TableDef
 from pssync.cdc.row_values import RowConverter
 
-CONNECTOR = "mysql"
 VERSION = "pssync-0.1.0"
 
 
@@ -34,7 +34,8 @@ class SourceInfo:
 
     def as_record(self) -> dict[str, Any]:
         return {"version": VERSION, "connector": CONNECTOR, "name": self.name, "ts_ms": self.ts_ms,
-                "snapshot": self.snapshot, "db": self.db, "sequence": None, "table": self.table,
+                "snapshot": self.snapshot, "db": self.db, "sequence": None,
+                "ts_us": self.ts_ms * 1000, "ts_ns": self.ts_ms * 1_000_000, "table": self.table,
                 "server_id": self.server_id, "gtid": self.gtid, "file": self.file, "pos": self.pos,
                 "row": self.row, "thread": None, "query": None}
 
@@ -42,16 +43,15 @@ class SourceInfo:
 class TableCodec:
     """Everything needed to turn rows of one table version into Kafka key/value bytes."""
 
-    def __init__(self, table: TableDef, topic_prefix: str, registry: Registry, zone: str) -> None:
+    def __init__(self, table: TableDef, topic_prefix: str, registry: Registry,
+                 modes: TypeModes = DEFAULT_MODES) -> None:
         self.table = table
         self.topic = topic_for(topic_prefix, table.database, table.table)
-        self.convert = RowConverter(table, zone)
-        self.key_encoder = AvroEncoder(
-            registry.register(f"{self.topic}-key", key_schema(table, topic_prefix)),
-            key_schema(table, topic_prefix))
-        self.value_encoder = AvroEncoder(
-            registry.register(f"{self.topic}-value", value_schema(table, topic_prefix)),
-            value_schema(table, topic_prefix))
+        self.convert = RowConverter(table, modes)
+        keys = key_schema(table, topic_prefix, modes)
+        values = value_schema(table, topic_prefix, modes)
+        self.key_encoder = AvroEncoder(registry.register(f"{self.topic}-key", keys), keys)
+        self.value_encoder = AvroEncoder(registry.register(f"{self.topic}-value", values), values)
         # fastavro's (name, value) notation names the union branch outright instead of testing
         # each branch against the record: same bytes, about 40 % less encoding time
         self._row_type = f"{avro_namespace(topic_prefix, table.database, table.table)}.Value"
@@ -64,10 +64,12 @@ class TableCodec:
         key_row = after_v if after_v is not None else before_v
         assert key_row is not None
         key = self.key_encoder.encode(self.convert.key(key_row))
+        now_ns = time.time_ns()
         value = self.value_encoder.encode({
             "before": (self._row_type, before_v) if before_v is not None else None,
             "after": (self._row_type, after_v) if after_v is not None else None,
-            "source": source.as_record(), "op": op, "ts_ms": int(time.time() * 1000),
+            "source": source.as_record(), "op": op,
+            "ts_ms": now_ns // 1_000_000, "ts_us": now_ns // 1000, "ts_ns": now_ns,
             "transaction": (self._txn_type, transaction) if transaction is not None else None,
         })
         return key, value

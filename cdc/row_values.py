@@ -9,16 +9,16 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from decimal import Context, Decimal
+import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from pssync.cdc.avro_schema import DEFAULT_MODES, NO_DEFAULT, TypeModes
 from pssync.cdc.columns import Column, Kind, TableDef
 from pssync.errors import PermanentError
 
 Converter = Callable[[Any], Any]
 Row = dict[str, Any]
 
-_EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _EPOCH_NAIVE = dt.datetime(1970, 1, 1)
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _MICRO = dt.timedelta(microseconds=1)
@@ -49,30 +49,50 @@ def _year(value: Any) -> Any:
     return 0 if value == 1900 else value
 
 
-def _temporal(col: Column, zone: dt.tzinfo) -> Converter:
-    unit = _MILLI if col.fsp <= 3 else _MICRO
-    utc = zone is dt.timezone.utc or getattr(zone, "key", None) == "UTC"
-    is_timestamp = col.kind == Kind.TIMESTAMP
+def _datetime(col: Column, modes: TypeModes) -> Converter:
+    """DATETIME as Debezium has it: the wall-clock value read as if it were UTC (no zone, so a time
+    in a daylight-saving gap stays as written), in milliseconds (fsp <= 3 or connect mode) or
+    microseconds. The shop's zone is applied by readers (:mod:`pssync.schemas.change_events`)."""
+    unit = _MILLI if col.fsp <= 3 or modes.time_precision_mode == "connect" else _MICRO
 
     def convert(value: Any) -> Any:
         if value is None or _zero_date(value):
             return None
         if isinstance(value, (str, bytes)):
             value = dt.datetime.fromisoformat(value.decode() if isinstance(value, bytes) else value)
-        if is_timestamp:
-            # TIMESTAMP is stored as UTC epoch; readers hand it back naive UTC. 0 is the zero date.
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=dt.timezone.utc)
-            if value == _EPOCH_UTC:
-                return None
-            return (value - _EPOCH_UTC) // unit
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            value = dt.datetime(value.year, value.month, value.day)
         if value.tzinfo is not None:
-            return (value - _EPOCH_UTC) // unit
-        if utc:
-            return (value - _EPOCH_NAIVE) // unit
-        return (value.replace(tzinfo=zone) - _EPOCH_UTC) // unit
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return (value - _EPOCH_NAIVE) // unit
 
     return convert
+
+
+def _zoned(col: Column) -> Converter:
+    """TIMESTAMP as Debezium's ZonedTimestamp: ISO-8601 in UTC, with as many fraction digits as the
+    column keeps. Readers hand TIMESTAMP back naive in UTC; its zero value (0) is epoch."""
+    digits = col.fsp
+
+    def convert(value: Any) -> Any:
+        if value is None or _zero_date(value):
+            return None
+        if isinstance(value, (str, bytes)):
+            value = dt.datetime.fromisoformat(value.decode() if isinstance(value, bytes) else value)
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        if value == _EPOCH_NAIVE:
+            return None     # TIMESTAMP's zero: 0 in the binlog, '0000-00-00 00:00:00' to SELECT
+        return zoned_text(value, digits)
+
+    return convert
+
+
+def zoned_text(value: dt.datetime, digits: int) -> str:
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if digits:
+        text += "." + f"{value.microsecond:06d}"[:digits]
+    return text + "Z"
 
 
 def _date(value: Any) -> Any:
@@ -85,12 +105,20 @@ def _date(value: Any) -> Any:
     return (value - _EPOCH_DATE).days
 
 
-def _time(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, dt.time):
-        return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
-    return value // _MICRO
+def _time(col: Column, modes: TypeModes) -> Converter:
+    millis = modes.time_precision_mode == "connect" or (
+        modes.time_precision_mode == "adaptive" and col.fsp <= 3)
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, dt.time):
+            micros = ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
+        else:
+            micros = value // _MICRO
+        return micros // 1000 if millis else micros
+
+    return convert
 
 
 def _string(value: Any) -> Any:
@@ -103,6 +131,13 @@ def _bytes(value: Any) -> Any:
     if isinstance(value, str):
         return value.encode("utf-8")
     return value
+
+
+def _padded(length: int) -> Converter:
+    def convert(value: Any) -> Any:
+        value = _bytes(value)
+        return value.ljust(length, b"\x00") if value is not None else None
+    return convert
 
 
 def _set(col: Column) -> Converter:
@@ -150,7 +185,8 @@ def _bit(col: Column) -> Converter:
             number = int(value)
         if single:
             return bool(number)
-        return number.to_bytes(((col.precision or 1) + 7) // 8, "big")
+        # io.debezium.data.Bits: the bits little-endian, as Java's BitSet.toByteArray() (b'1010101010' -> aa 02)
+        return number.to_bytes(((col.precision or 1) + 7) // 8, "little")
 
     return convert
 
@@ -179,27 +215,57 @@ def _decimal(scale: int) -> Converter:
     return convert
 
 
-def converter_for(col: Column, zone: dt.tzinfo) -> Converter | None:
+def _decimal_text(scale: int) -> Converter:
+    step = Decimal(1).scaleb(-scale)
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        return f"{Decimal(value).quantize(step, context=_EXACT):f}"
+
+    return convert
+
+
+def _decimal_double(value: Any) -> Any:
+    return None if value is None else float(value)
+
+
+def _signed_long(value: Any) -> Any:
+    """BIGINT UNSIGNED in bigint.unsigned.handling.mode=long: the 64 bits as a signed long, as Java
+    holds them (values above 2^63-1 come out negative)."""
+    if value is None:
+        return None
+    value = int(value)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def converter_for(col: Column, modes: TypeModes = DEFAULT_MODES) -> Converter | None:
     """None means the value passes through unchanged (the hot path for ints and strings)."""
     kind = col.kind
-    if kind in (Kind.INT, Kind.LONG, Kind.FLOAT, Kind.DOUBLE, Kind.ENUM):
+    if kind in (Kind.SHORT, Kind.INT, Kind.LONG, Kind.FLOAT, Kind.DOUBLE, Kind.ENUM):
         return None
     if kind == Kind.YEAR:
         return _year
     if kind == Kind.STRING:
         return _string
     if kind == Kind.BYTES:
-        return _bytes
+        return _bytes if not col.fixed_length else _padded(col.fixed_length)
     if kind == Kind.DECIMAL:
+        if modes.decimal_handling_mode == "double":
+            return _decimal_double
+        if modes.decimal_handling_mode == "string":
+            return _decimal_text(col.scale or 0)
         return _decimal(col.scale or 0)
     if kind == Kind.UNSIGNED_LONG:
-        return _decimal(0)
-    if kind in (Kind.DATETIME, Kind.TIMESTAMP):
-        return _temporal(col, zone)
+        return _decimal(0) if modes.bigint_unsigned_handling_mode == "precise" else _signed_long
+    if kind == Kind.DATETIME:
+        return _datetime(col, modes)
+    if kind == Kind.TIMESTAMP:
+        return _zoned(col)
     if kind == Kind.DATE:
         return _date
     if kind == Kind.TIME:
-        return _time
+        return _time(col, modes)
     if kind == Kind.SET:
         return _set(col)
     if kind == Kind.JSON:
@@ -209,13 +275,99 @@ def converter_for(col: Column, zone: dt.tzinfo) -> Converter | None:
     raise ValueError(f"no converter for {kind}")
 
 
+_TEMPORAL = (Kind.DATE, Kind.DATETIME, Kind.TIMESTAMP)
+_EPOCH_DEFAULT = re.compile(r"^(\d{4}-\d{2}-00|\d{4}-00-\d{2}|0000-\d{2}-\d{2})( 00:00:00(\.0+)?)?$|^0$")
+_NOW = re.compile(r"^(current_timestamp|now|localtime|localtimestamp)(\(\d*\))?$", re.I)
+
+
+def _default_literal(col: Column, modes: TypeModes = DEFAULT_MODES) -> Any:
+    """The column's default as a reader would hand its value back, or NO_DEFAULT. MariaDB's
+    information_schema quotes string literals and writes numbers and expressions bare."""
+    text = col.default
+    if text is None:
+        return NO_DEFAULT
+    quoted = len(text) >= 2 and text[0] == text[-1] == "'"
+    literal = text[1:-1].replace("''", "'").replace("\\\\", "\\") if quoted else text
+    kind = col.kind
+    if kind in _TEMPORAL:
+        if _NOW.match(literal) or _EPOCH_DEFAULT.match(literal):
+            # Debezium reads CURRENT_TIMESTAMP and zero dates as the epoch; a nullable column's
+            # epoch default is no default at all
+            return NO_DEFAULT if col.nullable else _EPOCH
+        return literal
+    if not quoted and _NOW.match(literal):
+        return NO_DEFAULT
+    if kind == Kind.UNSIGNED_LONG and modes.bigint_unsigned_handling_mode == "long":
+        return min(int(Decimal(literal)), (1 << 63) - 1)    # Debezium's default saturates, values wrap
+    if kind in (Kind.SHORT, Kind.INT, Kind.LONG, Kind.UNSIGNED_LONG, Kind.YEAR):
+        return int(Decimal(literal))
+    if kind in (Kind.FLOAT, Kind.DOUBLE):
+        return float(literal)
+    if kind == Kind.DECIMAL:
+        return Decimal(literal)
+    if kind == Kind.BIT:
+        if literal.lower().startswith("b'"):
+            literal = literal[2:-1]
+        return literal if (col.precision or 1) > 1 else int(literal or "0")
+    if kind == Kind.TIME:
+        return _parse_time(literal)
+    return literal
+
+
+_EPOCH = object()     # a temporal default Debezium reads as the epoch
+
+
+def _epoch_value(col: Column) -> Any:
+    """The epoch in the column's encoding: what a NOT NULL column holds for a zero date."""
+    return zoned_text(_EPOCH_NAIVE, col.fsp) if col.kind == Kind.TIMESTAMP else 0
+
+
+def _parse_time(text: str) -> dt.timedelta:
+    sign = -1 if text.startswith("-") else 1
+    hours, minutes, seconds = (text.lstrip("-").split(":") + ["0", "0"])[:3]
+    return sign * dt.timedelta(hours=int(hours), minutes=int(minutes), seconds=float(seconds))
+
+
+def avro_default(col: Column, modes: TypeModes = DEFAULT_MODES) -> Any:
+    """The column's default as Debezium puts it in the schema (Avro JSON form: bytes as ISO-8859-1
+    text), None for a default of NULL, or NO_DEFAULT."""
+    literal = _default_literal(col, modes)
+    if literal is NO_DEFAULT:
+        return NO_DEFAULT
+    if literal is _EPOCH:
+        return _epoch_value(col)
+    fn = converter_for(col, modes)
+    try:
+        value = fn(literal) if fn is not None else literal
+    except (ValueError, TypeError, ArithmeticError):
+        return NO_DEFAULT           # a default Debezium could not parse either: it leaves none
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    return value
+
+
+def _not_null(fn: Converter | None, fallback: Any) -> Converter:
+    """A NOT NULL column's value is never null: a zero date (which readers hand back as null)
+    becomes the column's default, else the type's zero (epoch), as Debezium does."""
+    def convert(value: Any) -> Any:
+        out = fn(value) if fn is not None else value
+        return fallback if out is None else out
+    return convert
+
+
 class RowConverter:
-    def __init__(self, table: TableDef, zone_name: str = "UTC") -> None:
-        zone: dt.tzinfo = dt.timezone.utc if zone_name == "UTC" else ZoneInfo(zone_name)
+    def __init__(self, table: TableDef, modes: TypeModes = DEFAULT_MODES) -> None:
         self.table = table
         self.names = tuple(c.name for c in table.columns)
-        self._converters = [(c.name, fn) for c in table.columns
-                            if (fn := converter_for(c, zone)) is not None]
+        converters = []
+        for col in table.columns:
+            fn = converter_for(col, modes)
+            if not col.nullable and col.kind in _TEMPORAL:
+                fallback = avro_default(col, modes)
+                fn = _not_null(fn, _epoch_value(col) if fallback is NO_DEFAULT else fallback)
+            if fn is not None:
+                converters.append((col.name, fn))
+        self._converters = converters
 
     def __call__(self, row: Row) -> Row:
         out = {name: row.get(name) for name in self.names}

@@ -101,7 +101,21 @@ class CaptureSettings(Section):
     transaction_metadata: bool = Field(
         True, description="BEGIN/END records with per-table event counts on <topic_prefix>.transaction.")
     batch_max_ms: int = Field(100, ge=1)
-    datetime_zone: str = Field("UTC", description="Time zone the shop writes DATETIME columns in.")
+    datetime_zone: str = Field(
+        "UTC", description="Time zone the shop writes DATETIME columns in (PHP's date.timezone). Change "
+                           "events carry DATETIME as written (Debezium's way: the wall clock read as UTC); "
+                           "the processors read it in this zone.")
+    time_precision_mode: Literal["adaptive_time_microseconds", "adaptive", "connect"] = Field(
+        "adaptive_time_microseconds",
+        description="As Debezium's time.precision.mode: adaptive_time_microseconds (io.debezium.time.* "
+                    "types, TIME in microseconds), adaptive (TIME(0-3) in milliseconds), connect "
+                    "(Kafka Connect's Date/Time/Timestamp logical types, milliseconds).")
+    decimal_handling_mode: Literal["precise", "double", "string"] = Field(
+        "precise", description="As Debezium's decimal.handling.mode: DECIMAL as exact Connect Decimal "
+                               "bytes, as a double, or as a plain string.")
+    bigint_unsigned_handling_mode: Literal["long", "precise"] = Field(
+        "long", description="As Debezium's bigint.unsigned.handling.mode: BIGINT UNSIGNED as a long "
+                            "(above 2^63-1 it wraps negative) or as an exact Decimal(20,0).")
     heartbeat_seconds: float = Field(0.1, gt=0)
     retry_attempts: int = Field(5, ge=1)
     max_event_bytes: int = Field(

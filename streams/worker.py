@@ -207,13 +207,21 @@ def read_rules(settings: Settings, columns: Mapping[str, set[str]]) -> Rules:
 
 
 def registry_decoder(settings: Settings) -> Callable[[bytes | None], Any]:
+    from functools import partial
+
     from pssync.bus.avro import RegistryDecoder
     from pssync.bus.registry import Registry, RegistryError
+    from pssync.schemas.change_events import row_adapter
 
+    if settings.capture.decimal_handling_mode != "precise":
+        raise StartupError(
+            f"capture.decimal_handling_mode is {settings.capture.decimal_handling_mode!r}: the processors "
+            "need exact decimals (prices, totals). Keep 'precise' for the capture they read, and give "
+            "consumers that want doubles or text a capture of their own (another capture.name and topic_prefix).")
     try:
         registry = Registry(settings.registry)
         registry.check()               # at start: a wrong registry.url is one line, not dead letters
-        return RegistryDecoder(registry.client)
+        return RegistryDecoder(registry.client, partial(row_adapter, zone_name=settings.capture.datetime_zone))
     except RegistryError:
         raise
     except Exception as exc:

@@ -16,6 +16,8 @@ class StackSettings(BaseSettings):
     kafka_controller_port: int = 9093
     registry_port: int = 8081
     registry_management_port: int = 9001
+    # Kafka Connect worker (Debezium's connectors, on demand: deploy/devstack/connect.py).
+    connect_port: int = 8083
     mariadb_port: int = 3307
     mysql_user: str = "pssync"
     mysql_password: str = "pssync"

@@ -71,3 +71,35 @@ def test_fast_decoder_matches_the_library(precision, scale):
         ours = decode_decimal(raw, precision, scale)
         assert ours == theirs == value, (value, ours, theirs)
         assert ours.as_tuple().exponent == theirs.as_tuple().exponent
+
+
+def _time2(hours: int, minutes: int, seconds: int, micros: int, fsp: int, negative: bool) -> bytes:
+    """TIME2 as the server packs it (my_time_packed_to_binary)."""
+    from pssync.cdc.binlog_speedups import _TIME2_FRACTION_BYTES
+
+    packed = (((hours << 12) | (minutes << 6) | seconds) << 24) + micros
+    if negative:
+        packed = -packed
+    size = _TIME2_FRACTION_BYTES[fsp]
+    intpart, frac = packed >> 24, packed & 0xFFFFFF       # floor division, as the server's shifts
+    if size == 0:
+        return (intpart + 0x800000).to_bytes(3, "big")
+    if size in (1, 2):
+        scale = 10000 if size == 1 else 100
+        frac_units = frac // scale
+        return (intpart + 0x800000).to_bytes(3, "big") + frac_units.to_bytes(size, "big")
+    return ((packed + (0x800000 << 24)) & ((1 << 48) - 1)).to_bytes(6, "big")
+
+
+@pytest.mark.parametrize("hours,minutes,seconds,micros,fsp,negative", [
+    (0, 0, 0, 1, 6, True), (12, 34, 56, 0, 0, False), (838, 59, 59, 0, 0, True),
+    (1, 2, 3, 456789, 6, False), (0, 0, 1, 500000, 2, False), (23, 59, 59, 999900, 4, False),
+    (5, 0, 0, 123456, 5, True)])
+def test_time2_decodes_as_the_server_packs_it(hours, minutes, seconds, micros, fsp, negative):
+    import datetime as dt
+
+    from pssync.cdc.binlog_speedups import decode_time2
+
+    expected = dt.timedelta(hours=hours, minutes=minutes, seconds=seconds, microseconds=micros)
+    got = decode_time2(_time2(hours, minutes, seconds, micros, fsp, negative), fsp)
+    assert got == (-expected if negative else expected)

@@ -6,6 +6,7 @@ import fastavro
 import pytest
 
 from pssync.cdc.columns import Column, Kind, TableDef
+from pssync.cdc.avro_schema import TypeModes
 from pssync.cdc.row_values import BadValue, RowConverter
 
 
@@ -17,23 +18,60 @@ ID = Column("id_order", Kind.LONG, "int unsigned", primary_key=True)
 
 
 @pytest.mark.parametrize("zero", [None, "0000-00-00 00:00:00", b"0000-00-00 00:00:00"])
-def test_prestashop_zero_dates_become_null(zero):
+def test_zero_dates_in_nullable_columns_become_null(zero):
     conv = RowConverter(table(ID, Column("invoice_date", Kind.DATETIME, "datetime")))
     assert conv({"id_order": 1, "invoice_date": zero})["invoice_date"] is None
 
 
-def test_datetime_is_utc_epoch_millis_and_honours_shop_zone():
+def test_datetime_is_the_wall_clock_in_epoch_millis_whatever_the_zone():
     cols = (ID, Column("date_add", Kind.DATETIME, "datetime"))
     value = dt.datetime(2024, 5, 1, 10, 0, 0)
     assert RowConverter(table(*cols))({"id_order": 1, "date_add": value})["date_add"] == 1714557600000
-    paris = RowConverter(table(*cols), "Europe/Paris")({"id_order": 1, "date_add": value})
-    assert paris["date_add"] == 1714557600000 - 2 * 3600 * 1000
+    # a time in a daylight-saving gap (Paris, 2026-03-29 02:30) is kept as written
+    gap = RowConverter(table(*cols))({"id_order": 1, "date_add": dt.datetime(2026, 3, 29, 2, 30)})["date_add"]
+    assert dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=gap) == dt.datetime(2026, 3, 29, 2, 30)
 
 
-def test_timestamp_zero_from_binlog_is_null():
-    conv = RowConverter(table(ID, Column("ts", Kind.TIMESTAMP, "timestamp")))
-    assert conv({"id_order": 1, "ts": dt.datetime(1970, 1, 1)})["ts"] is None
-    assert conv({"id_order": 1, "ts": dt.datetime(1970, 1, 1, 0, 0, 1)})["ts"] == 1000
+def test_timestamp_is_zoned_text_and_its_zero_is_null_or_epoch():
+    nullable = RowConverter(table(ID, Column("ts", Kind.TIMESTAMP, "timestamp")))
+    assert nullable({"id_order": 1, "ts": dt.datetime(1970, 1, 1)})["ts"] is None
+    assert nullable({"id_order": 1, "ts": "0000-00-00 00:00:00"})["ts"] is None
+    assert nullable({"id_order": 1, "ts": dt.datetime(1970, 1, 1, 0, 0, 1)})["ts"] == "1970-01-01T00:00:01Z"
+    micro = RowConverter(table(ID, Column("ts", Kind.TIMESTAMP, "timestamp(6)", fsp=6, nullable=False)))
+    assert micro({"id_order": 1, "ts": dt.datetime(2038, 1, 19, 3, 14, 7, 5)})["ts"] == "2038-01-19T03:14:07.000005Z"
+    assert micro({"id_order": 1, "ts": dt.datetime(1970, 1, 1)})["ts"] == "1970-01-01T00:00:00.000000Z"
+
+
+@pytest.mark.parametrize("zero", [None, "0000-00-00 00:00:00", "2024-00-00 10:00:00"])
+def test_not_null_zero_dates_are_the_default_else_the_epoch(zero):
+    cols = (ID, Column("invoice_date", Kind.DATETIME, "datetime", nullable=False),
+            Column("d", Kind.DATE, "date", nullable=False, default="'2024-01-02'"))
+    conv = RowConverter(table(*cols))
+    assert conv({"id_order": 1, "invoice_date": zero, "d": zero}) == {"id_order": 1, "invoice_date": 0, "d": 19724}
+
+
+def test_binary_is_padded_bits_little_endian_and_unsigned_bigint_wraps_as_debezium():
+    cols = (ID, Column("b", Kind.BYTES, "binary(4)", fixed_length=4),
+            Column("bits", Kind.BIT, "bit(10)", precision=10),
+            Column("big", Kind.UNSIGNED_LONG, "bigint unsigned"))
+    out = RowConverter(table(*cols))({"id_order": 1, "b": b"ab", "bits": "1010101010",
+                                      "big": 18446744073709551615})
+    assert out == {"id_order": 1, "b": b"ab\x00\x00", "bits": b"\xaa\x02", "big": -1}
+
+
+def test_decimal_modes():
+    col = Column("p", Kind.DECIMAL, "decimal(10,2)", 10, 2)
+    as_text = RowConverter(table(ID, col), TypeModes(decimal_handling_mode="string"))
+    assert as_text({"id_order": 1, "p": Decimal("1.5")})["p"] == "1.50"
+    as_double = RowConverter(table(ID, col), TypeModes(decimal_handling_mode="double"))
+    assert as_double({"id_order": 1, "p": Decimal("1.5")})["p"] == 1.5
+
+
+def test_time_is_microseconds_or_connect_milliseconds():
+    col = Column("t", Kind.TIME, "time(6)", fsp=6)
+    assert RowConverter(table(ID, col))({"id_order": 1, "t": -dt.timedelta(microseconds=1)})["t"] == -1
+    connect = RowConverter(table(ID, col), TypeModes(time_precision_mode="connect"))
+    assert connect({"id_order": 1, "t": dt.timedelta(hours=1, microseconds=1500)})["t"] == 3_600_001
 
 
 def test_microsecond_datetimes_keep_microseconds():
