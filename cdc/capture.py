@@ -32,7 +32,7 @@ from pssync.cdc.events import SourceInfo, TableCodec, topic_for
 from pssync.cdc.offsets import AdhocSnapshot, OffsetStore, Replay, SourceOffset, TableHold
 from pssync.cdc.row_values import BadValue
 from pssync.cdc.signals import SignalReader, signals_topic
-from pssync.cdc.snapshot import ConsistentSnapshot
+from pssync.cdc.snapshot import ConsistentSnapshot, Rate, SnapshotPosition, SnapshotProgress, covers, progress_line
 from pssync.jsontext import plain
 from pssync.settings import Settings
 
@@ -264,43 +264,138 @@ class Capture:
         return 1
 
     # ---- snapshot ----------------------------------------------------------------------------
-    def snapshot(self, progress: bool = True) -> SourceOffset:
-        """Read the tables consistently and write them as op 'r' in one Kafka transaction that
-        also stores the position to stream from."""
+    def snapshot(self, progress: bool = True, resume: bool = True,
+                 stop: threading.Event | None = None) -> SourceOffset:
+        """Read the tables in primary-key chunks and write them as op 'r', each chunk in its own
+        Kafka transaction with the offset recording the snapshot's progress (see
+        :class:`SnapshotProgress`); the last one also marks it complete, and streaming then starts
+        from the position the snapshot was read at.
+
+        In one run every chunk is read in one ``START TRANSACTION WITH CONSISTENT SNAPSHOT``, so the
+        snapshot is the tables as of one binlog position. A run that resumes a snapshot cut short
+        (``resume``; a crash, a stop) opens a new read view, first streams the binlog from the
+        stored position up to that view's (the changes made since, committed like any), then reads
+        the remaining chunks in it; streaming goes on from there. Per key, events stay in commit
+        order (see README, "Snapshots"). ``stop`` set: returns after the chunk being written, the
+        snapshot incomplete (the next run resumes it)."""
         assert self._producer is not None
-        wanted = self.tables
         db = self.settings.mysql.database
+        limit = self.cap.snapshot_chunk_rows
+        earlier = self.committed
+        resumed = earlier if (resume and earlier is not None and not earlier.snapshot_completed
+                              and earlier.snapshot is not None and not earlier.snapshot.finished) else None
         catalogue = database.connect(self.settings.mysql)
-        events = 0
-        with ConsistentSnapshot(self.settings.mysql) as snap:
-            pos = snap.position
-            assert pos is not None
-            log.info("snapshot of %s at %s:%s (GTID %s)", ", ".join(wanted), pos.file, pos.pos, pos.gtid)
-            self._producer.begin_transaction()
-            now_ms = int(time.time() * 1000)
-            for t_index, name in enumerate(wanted):
-                table = self.table_def(catalogue, name)
-                total = snap.count(name)
-                last_table = t_index == len(wanted) - 1
-                bar = tqdm(total=total, desc=f"snapshot {name}", unit="row", disable=not progress,
-                           leave=True)
-                for i, row in enumerate(snap.rows(name, table.primary_key)):
-                    last = last_table and i == total - 1
-                    source = SourceInfo(self.cap.topic_prefix, db, name, now_ms, 0, None,
-                                        pos.file, pos.pos, 0, "last" if last else "true")
-                    events += self._emit(table, "r", None, row, source, None)
-                    bar.update()
-                    if events % 10_000 == 0:
-                        self._producer.poll(0)
-                bar.close()
-        catalogue.close()
-        offset = SourceOffset(gtid=pos.gtid, file=pos.file, pos=pos.pos, ts_ms=now_ms,
-                              snapshot_completed=True, tables=tuple(self.tables))
-        if self.committed is not None:  # keep signal progress across a re-snapshot
-            offset = replace(offset, signal_offset=self.committed.signal_offset)
-        self._commit(offset, events)
-        log.info("snapshot committed: %d events", events)
+        try:
+            with ConsistentSnapshot(self.settings.mysql) as snap:
+                read_at = snap.position
+                assert read_at is not None
+                if resumed is not None:
+                    assert resumed.snapshot is not None
+                    plan = replace(resumed.snapshot, resumed=resumed.snapshot.resumed + 1)
+                    log.info("resuming the snapshot at %s after key %s (%d rows in %d chunks already in "
+                             "Kafka); first streaming the binlog from %s:%s (GTID %s) up to the new read "
+                             "view at %s:%s (GTID %s)", plan.table, plan.after_key, plan.rows, plan.chunks,
+                             resumed.file, resumed.pos, resumed.gtid, read_at.file, read_at.pos, read_at.gtid)
+                    if not covers(resumed.gtid, read_at.gtid):
+                        self.stream(resumed, stop, until=read_at)
+                    if stop is not None and stop.is_set():
+                        return self.committed or resumed
+                    start = self.committed or resumed
+                    assert start.snapshot is not None
+                else:
+                    plan = SnapshotProgress.start(self.tables)
+                    start = SourceOffset(gtid=read_at.gtid, file=read_at.file, pos=read_at.pos,
+                                         snapshot_completed=False, tables=tuple(self.tables))
+                    log.info("snapshot of %s at %s:%s (GTID %s), %d rows per chunk", ", ".join(self.tables),
+                             read_at.file, read_at.pos, read_at.gtid, limit)
+                if earlier is not None:  # keep signal progress across a re-snapshot
+                    start = replace(start, signal_offset=earlier.signal_offset)
+                defs = {name: self.table_def(catalogue, name) for name in plan.tables}
+                offset, plan = self._snapshot_chunks(snap, plan, start, defs, read_at, limit, progress, db, stop)
+        finally:
+            catalogue.close()
+        if plan.finished:
+            log.info("snapshot committed: %d rows in %d chunks", plan.rows, plan.chunks)
+        else:
+            log.info("snapshot stopped on request after %d rows in %d chunks; the next run resumes it",
+                     plan.rows, plan.chunks)
         return offset
+
+    def _snapshot_chunks(self, snap: ConsistentSnapshot, plan: SnapshotProgress, start: SourceOffset,
+                         defs: dict[str, TableDef], read_at: Any, limit: int,
+                         progress: bool, db: str, stop: threading.Event | None = None,
+                         ) -> tuple[SourceOffset, SnapshotProgress]:
+        assert self._producer is not None
+        rate = Rate()
+        bars: dict[str, Any] = {}
+        offset = start
+        failures = 0
+        try:
+            while not plan.finished and not (stop is not None and stop.is_set()):
+                name = plan.table
+                assert name is not None
+                table = defs[name]
+                if name not in bars:   # a table begins (or resumes): its rows left, in this read view
+                    left = snap.count(name, table.primary_key, plan.after_key)
+                    plan = plan.with_totals({name: left + plan.rows_of(name)})
+                    bars[name] = tqdm(total=plan.total_of(name), initial=plan.rows_of(name), unit="row",
+                                      desc=f"snapshot {name}", disable=not progress, leave=True)
+                rows = list(snap.rows(name, table.primary_key, plan.after_key, limit + 1))
+                more = len(rows) > limit
+                rows = rows[:limit]
+                # the table's last row is the snapshot's last when no later table has rows
+                later = 0 if more else int(any(snap.count(t, limit=1) for t in plan.tables[1:]))
+                last_key = tuple(rows[-1][c] for c in table.primary_key) if rows else None
+                following = plan.after_chunk(len(rows), last_key, more)
+                if not rows and not following.finished:
+                    plan = following         # an empty table: nothing to commit for it
+                    bars.pop(name).close()
+                    continue
+                self.lock.keepalive()
+                now_ms = int(time.time() * 1000)
+                chunk_offset = replace(start, ts_ms=now_ms, snapshot_completed=following.finished,
+                                       snapshot=None if following.finished else following)
+                try:
+                    self._producer.begin_transaction()
+                    for row, mark in zip(rows, plan.markers(len(rows), more, later)):
+                        source = SourceInfo(self.cap.topic_prefix, db, name, now_ms, 0, None,
+                                            read_at.file, read_at.pos, 0, mark)
+                        self._emit(table, "r", None, row, source, None)
+                    self._commit(chunk_offset, len(rows))
+                except KafkaException as exc:
+                    failures += 1
+                    self._abort_chunk(exc, failures, name)
+                    continue                 # the same chunk again, in a new transaction
+                failures = 0
+                offset = chunk_offset
+                plan = following
+                rate.add(len(rows))
+                bars[name].update(len(rows))
+                if not more:
+                    bars.pop(name).close()
+                if rate.due() or plan.finished:
+                    log.info("snapshot: %s", progress_line(plan, rate.per_second()))
+        finally:
+            for bar in bars.values():
+                bar.close()
+        return offset, plan
+
+    def _abort_chunk(self, exc: KafkaException, failures: int, table: str) -> None:
+        """A snapshot chunk's Kafka transaction failed: abort it so the chunk can be written again,
+        unless this instance was fenced or the error is not one a retry can cure."""
+        assert self._producer is not None
+        err = exc.args[0]
+        if is_fatal_fencing(exc):
+            raise Fenced(f"another capture instance named {self.cap.name!r} took over ({err.str()}); "
+                         "this one stops without writing") from exc
+        if not (err.txn_requires_abort() or err.retriable()) or failures >= self.cap.retry_attempts:
+            raise exc
+        log.warning("Kafka transaction of a snapshot chunk of %s aborted (%s); writing it again (attempt %d)",
+                    table, err.str(), failures + 1)
+        try:
+            self._producer.abort_transaction(30)
+        except KafkaException as again:
+            raise exc from again
 
     # ---- streaming ---------------------------------------------------------------------------
     def start_position(self) -> SourceOffset:
@@ -328,9 +423,12 @@ class Capture:
         return replace(committed, tables=tuple(self.tables),
                        adhoc=AdhocSnapshot(tuple(added), None, "tables-added"))
 
-    def stream(self, start: SourceOffset, stop: threading.Event | None = None) -> SourceOffset | None:
-        """Stream from ``start`` until ``stop``; returns None, or the (committed) offset to stream
-        from again when a resolved hold has to be read again from its position."""
+    def stream(self, start: SourceOffset, stop: threading.Event | None = None,
+               until: SnapshotPosition | None = None) -> SourceOffset | None:
+        """Stream from ``start`` until ``stop``; with ``until``, only up to that position (a
+        resumed snapshot catching up to its new read view), taking no signals. Returns None, or the
+        (committed) offset to stream from again when a resolved hold has to be read again from its
+        position."""
         assert self._producer is not None
         mysql = self.settings.mysql
         reader = BinlogReader(database.binlog_connection_settings(mysql), mysql.server_id,
@@ -381,7 +479,7 @@ class Capture:
                         progress.start("")
                     state = replace(state, gtid=item.position, file=item.file, pos=item.pos,
                                     ts_ms=item.ts * 1000, server_id=item.server_id,
-                                    snapshot_completed=True, partial_gtid="", partial_rows=0)
+                                    partial_gtid="", partial_rows=0)
                     if self._replay is not None and _covers(state.gtid, self._replay.until):
                         log.warning("%s caught up at %s: resolved, streaming on with the other tables",
                                     ", ".join(self._replay.tables), state.gtid)
@@ -396,7 +494,7 @@ class Capture:
                     self.lock.keepalive()
                     # on-demand snapshots: take signals, read a chunk, emit it once the stream has
                     # reached the chunk's own binlog position (so every key stays in order)
-                    if state.adhoc is None and state.replay is None and due:
+                    if state.adhoc is None and state.replay is None and due and until is None:
                         signal = signals.poll()
                         if signal is not None:
                             state, dirty = self._accept_signal(state, signal), True
@@ -418,15 +516,16 @@ class Capture:
                         batch_events += self._emit_chunk(chunk)
                         state, chunk, dirty = replace(state, adhoc=chunk.next_state), None, True
 
+                caught_up = until is not None and boundary and _caught_up(state, item, until)
                 offset_only = not in_txn
-                if dirty and due and not (
-                        offset_only and time.monotonic() - last_commit < OFFSET_ONLY_INTERVAL_S):
+                if dirty and (due or caught_up) and not (
+                        offset_only and not caught_up and time.monotonic() - last_commit < OFFSET_ONLY_INTERVAL_S):
                     if not in_txn:
                         producer.begin_transaction()
                     self._commit(state, batch_events)
                     in_txn, dirty, batch_events = False, False, 0
                     batch_started = last_commit = time.monotonic()
-                if stop is not None and stop.is_set() and not in_txn:
+                if (caught_up or stop is not None and stop.is_set()) and not in_txn:
                     break
         finally:
             reader.close()
@@ -772,6 +871,14 @@ def _as_text(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", errors="backslashreplace")
     return str(plain(value))
+
+
+def _caught_up(state: SourceOffset, item: Any, until: SnapshotPosition) -> bool:
+    """Has the stream written every transaction up to ``until``: its GTIDs (each domain's), or,
+    idle at the head, its binlog position."""
+    if isinstance(item, Idle):
+        return _reached(item.file, item.pos, until.file, until.pos)
+    return covers(state.gtid, until.gtid)
 
 
 def _binlog_index(file: str) -> int:

@@ -44,7 +44,9 @@ def run(config: Optional[Path] = ConfigOpt,
         capture.prepare()
         if resnapshot or capture.committed is None or not capture.committed.snapshot_completed:
             if resnapshot or settings.capture.snapshot_mode != "never":
-                capture.snapshot(progress=not quiet)
+                capture.snapshot(progress=not quiet, resume=not resnapshot, stop=stop)
+                if stop.is_set():
+                    return
         start = capture.start_position()
         log.info("capture %r running; Ctrl-C to stop", settings.capture.name)
         capture.stream_resilient(start, stop)

@@ -8,6 +8,8 @@ import time
 from dataclasses import asdict, dataclass, replace
 
 from pssync.bus.kafka import read_compacted
+from pssync.cdc.snapshot import SnapshotProgress
+from pssync.jsontext import plain
 from pssync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -65,9 +67,14 @@ class SourceOffset:
     tables: tuple[str, ...] = ()   # tables whose rows are in Kafka (snapshotted, then streamed)
     held: tuple[TableHold, ...] = ()   # tables held on a schema conflict (see TableHold)
     replay: "Replay | None" = None     # a resolved hold being read again (see Replay)
+    # the initial snapshot under way (snapshot_completed False): gtid/file/pos are then the
+    # position it is read at, which streaming starts from once it is done
+    snapshot: SnapshotProgress | None = None
 
     def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
+        data = asdict(self)
+        data["snapshot"] = self.snapshot.to_json() if self.snapshot is not None else None
+        return json.dumps(data, sort_keys=True, default=plain).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "SourceOffset":
@@ -89,6 +96,8 @@ class SourceOffset:
             r = data["replay"]
             data["replay"] = Replay(tuple(r["tables"]), r["until"], tuple(r.get("force", ())),
                                     r.get("signal_id", ""))
+        if data.get("snapshot"):
+            data["snapshot"] = SnapshotProgress.from_json(data["snapshot"])
         return cls(**data)
 
     def advanced(self, **changes: object) -> "SourceOffset":

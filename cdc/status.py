@@ -9,6 +9,7 @@ from pssync.cdc import database, identity
 from pssync.cdc.binlog import parse_position
 from pssync.cdc.errors import resolve_fix
 from pssync.cdc.offsets import OffsetStore, RunState, SourceOffset
+from pssync.cdc.snapshot import SnapshotProgress
 from pssync.settings import Settings
 
 
@@ -92,4 +93,21 @@ def capture_status(settings: Settings, store: OffsetStore) -> dict[str, Any]:
     if offset.replay is not None:
         report["resolving"] = (f"{', '.join(offset.replay.tables)}: reading the binlog again up to "
                                f"{offset.replay.until}")
+    if offset.snapshot is not None and not offset.snapshot_completed:
+        report.update(snapshot_report(offset.snapshot))
     return report
+
+
+def snapshot_report(progress: SnapshotProgress) -> dict[str, Any]:
+    """The initial snapshot under way, per table: rows in Kafka of the rows it had when counted."""
+    tables = {}
+    for table, done in progress.done:
+        total = progress.total_of(table)
+        state = "reading" if table == progress.table else "waiting" if table in progress.tables else "done"
+        share = f" ({100 * done / total:.1f} %)" if total else ""
+        tables[table] = f"{done}/{total if total is not None else '?'} rows{share}, {state}"
+    elapsed = time.time() - progress.started_ms / 1000 if progress.started_ms else 0
+    return {"snapshot_rows": progress.rows, "snapshot_chunks": progress.chunks,
+            "snapshot_resumed": progress.resumed, "snapshot_after_key": progress.after_key,
+            "snapshot_rows_per_s": round(progress.rows / elapsed) if elapsed > 0 else None,
+            "snapshot_tables": tables}

@@ -95,7 +95,9 @@ class CaptureSettings(Section):
     offsets_topic: str = "pssync.cdc.offsets"
     snapshot_mode: Literal["initial", "never", "when_needed"] = "initial"
     batch_max_events: int = Field(5000, ge=1)
-    snapshot_chunk_rows: int = Field(5000, ge=1, description="Rows per on-demand snapshot chunk.")
+    snapshot_chunk_rows: int = Field(
+        5000, ge=1, description="Rows of one table per snapshot chunk (initial and on-demand), each chunk "
+                                "one Kafka transaction with the progress in its offset.")
     transaction_metadata: bool = Field(
         True, description="BEGIN/END records with per-table event counts on <topic_prefix>.transaction.")
     batch_max_ms: int = Field(100, ge=1)
