@@ -86,7 +86,7 @@ def build_app(settings: Settings, *, columns: Mapping[str, set[str]] | None = No
     shop = ShopEvents(decode=decode, outputs=outputs, orders=orders, facts=facts, erp=erp,
                       states=ErpStates(outputs, order_states=sconf.erp_order_states,
                                        shipment_states=sconf.erp_shipment_states,
-                                       reference_prefix=mapping.shop_reference_prefix),
+                                       reference_prefix=mapping.shop_reference_prefix, refs=shop_state.refs),
                       mapping=ProductMapping(shop_state, orders, erp, facts), retention=retention,
                       acks_topic=settings.sinks.acks_topic)
     stock_hub = StockHub(stock_state, outputs, id_shop=sconf.id_shop,

@@ -145,7 +145,13 @@ def test_prices_violations_echo_states_and_tracking(scratch, tmp_path):
             assert time.monotonic() < deadline, "the 'processing' state command did not come"
         feed.send(Change("shipment", "8", Shipment("8", "7", "KHWLILZLL-5", "done", "TRACK-1", "UPS", now),
                          now, "8", "sh1"))
-        commands = read_commands(scratch, topic, min_count=6, timeout=60)
+        read_commands(scratch, topic, min_count=6, timeout=60)
+        # the ERP rewrites the sale after its shipment, still 'processing' (newer): the order must not
+        # step back; then it is cancelled (an end may follow any step), on the same topic and key
+        later = now + dt.timedelta(minutes=1)
+        feed.send(Change("order_status", "7", OrderStatus("7", "KHWLILZLL-5", "processing", later), later, "7", "o2"))
+        feed.send(Change("order_status", "7", OrderStatus("7", "KHWLILZLL-5", "cancelled", later), later, "7", "o3"))
+        commands = read_commands(scratch, topic, min_count=7, timeout=60)
         violations = read_commands(scratch, settings.streams.violations_topic, min_count=1, timeout=20)
     log = (tmp_path / "worker.log").read_text()[-3000:]
     prices = [c for c in commands if c["type"] == "price"]
@@ -156,7 +162,7 @@ def test_prices_violations_echo_states_and_tracking(scratch, tmp_path):
     assert prices[1]["source_event_id"].startswith("reassert:")
     assert [(v["column"], v["after"]) for v in violations if v["table"] == "ps_product"] == [("price", "9.990000")]
     states = [(c["id_order"], c["state_key"]) for c in commands if c["type"] == "order_state"]
-    assert states == [(5, "PS_OS_PREPARATION"), (5, "PS_OS_SHIPPING")], commands
+    assert states == [(5, "PS_OS_PREPARATION"), (5, "PS_OS_SHIPPING"), (5, "PS_OS_CANCELED")], commands
     assert [(c["sku"], c["id_product"], c["active"]) for c in commands if c["type"] == "product"] == [
         ("demo_11", 6, False)]
     (tracking,) = [c for c in commands if c["type"] == "tracking"]

@@ -68,7 +68,8 @@ class Shop:
         self.erp = ErpValues(self.state, default_rules(), out, id_shop=1, reassert=reassert, table_prefix="ps_",
                              now=self.now)
         self.states = ErpStates(out, order_states=STATES, shipment_states=STATES,
-                                reference_prefix=self.mapping.shop_reference_prefix, now=self.now)
+                                reference_prefix=self.mapping.shop_reference_prefix, refs=self.state.refs,
+                                now=self.now)
         self.product_mapping = ProductMapping(self.state, self.orders, self.erp, self.facts)
         self.retention = Retention(self.state, self.orders, out, partitions=partitions, days=retention_days,
                                    now=self.now)

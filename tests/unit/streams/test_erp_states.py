@@ -63,3 +63,24 @@ def test_a_shipment_without_tracking_number_only_moves_the_state():
     hub, rec = states()
     run(hub.on_shipment(0, shipment(tracking_number="  ")))
     assert [type(c) for _, c in sent_commands(rec)] == [OrderStateCommand]
+
+
+def test_an_order_never_steps_back_whatever_order_the_two_erp_topics_arrive_in():
+    """The ERP sale rewritten after its shipment ('processing' again, newer) must not undo 'shipped'."""
+    rec = Recorder()
+    lifecycle = {"processing": "PS_OS_PREPARATION", "shipped": "PS_OS_SHIPPING", "done": "PS_OS_DELIVERED",
+                 "cancelled": "PS_OS_CANCELED"}
+    hub = ErpStates(rec.outputs, order_states=lifecycle, shipment_states=lifecycle, reference_prefix="",
+                    now=lambda: NOW)
+    run(hub.on_order_status(0, status(state="processing", version="v1")))
+    run(hub.on_shipment(0, shipment(state="shipped")))
+    run(hub.on_order_status(0, status(state="processing", version="v2", changed_at=AT + dt.timedelta(minutes=5))))
+    run(hub.on_order_status(0, status(state="shipped", version="v3")))       # the same step again: sent
+    run(hub.on_order_status(0, status(state="cancelled", version="v4")))     # an end may follow any step
+    states_sent = [(c.state_key, c.source_event_id) for _, c in sent_commands(rec) if isinstance(c, OrderStateCommand)]
+    assert states_sent == [("PS_OS_PREPARATION", "order-status:v1"), ("PS_OS_SHIPPING", "shipment:v3"),
+                           ("PS_OS_SHIPPING", "order-status:v3"), ("PS_OS_CANCELED", "order-status:v4")]
+    # the tracking number still goes out, and another order is not affected
+    assert any(isinstance(c, TrackingCommand) for _, c in sent_commands(rec))
+    run(hub.on_order_status(0, status(state="processing", shop_reference="XKBKNABJK-43", version="v5")))
+    assert sent_commands(rec)[-1][1].id_order == 43
