@@ -33,7 +33,7 @@ from pssync.sinks.runner import SinkRunner
 from pssync.schemas.sales_order import CommandLine, SalesOrderCommand
 from tests.integration.erp.tryton_support import adapter as tryton_adapter
 from tests.integration.erp.tryton_support import new_product
-from tests.integration.sinks.support import RunnerThread, empty_database
+from tests.integration.sinks.support import RunnerThread
 from tests.integration.support import contracts, read_settled
 
 pytestmark = pytest.mark.integration
@@ -59,18 +59,6 @@ def skus(erp) -> list[str]:
     """Two Tryton products of this module's own (codes as PrestaShop references), so the sales
     made here leave the demo catalogue's stock as it was."""
     return new_product(erp, "12.50", variants=2)
-
-
-@pytest.fixture()
-def tag() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-@pytest.fixture()
-def state_db(stack, tag):
-    """An empty scratch database for the sink's sync log, effects and offsets."""
-    with empty_database(stack, f"pssync_erpsink_{tag}") as name:
-        yield name
 
 
 def sink_settings(stack, tag: str, state_db: str, client_config: dict[str, Any] | None = None,

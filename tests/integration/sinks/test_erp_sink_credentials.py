@@ -16,22 +16,11 @@ from pssync.erp.errors import ErpLoginRefused
 from pssync.erp.registry import build_adapter
 from pssync.sinks.erp import ErpApplier
 from tests.integration.erp.tryton_support import failed_logins_forgotten
-from tests.integration.sinks.support import RunnerThread, empty_database
+from tests.integration.sinks.support import RunnerThread
 from tests.integration.sinks.test_erp_sink import connector, log_rows, order, produce, sink_settings
 from tests.integration.support import cli_env, single_error_line
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture()
-def tag() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-@pytest.fixture()
-def state_db(stack, tag):
-    with empty_database(stack, f"pssync_erpsink_{tag}") as name:
-        yield name
 
 
 def records_in(settings, topic: str) -> int:
