@@ -5,17 +5,18 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from confluent_kafka import KafkaError
-from confluent_kafka.schema_registry.avro import AvroDeserializer
-from confluent_kafka.serialization import MessageField, SerializationContext
 
+from pssync.bus.avro import RegistryDecoder
 from pssync.bus.kafka import read_committed_consumer
 from pssync.bus.registry import Registry
 from pssync.cdc import database
 from pssync.cdc.events import topic_for
 from pssync.jsontext import plain as _plain
+from pssync.schemas.change_events import row_adapter
 from pssync.settings import Settings
 
 
@@ -49,7 +50,9 @@ def tail_topics(settings: Settings, topics: list[str], from_beginning: bool,
     """(topic, key, value) of committed Avro events, decoded through the registry."""
     registry = Registry(settings.registry)
     registry.check()                   # a wrong registry.url is one line before anything is read
-    deser = AvroDeserializer(registry.client)
+    # change events as people read them: DATETIME in the shop's zone, DATE and TIMESTAMP as dates
+    # (schemas/change_events.py), not Debezium's epoch numbers
+    decode = RegistryDecoder(registry.client, partial(row_adapter, zone_name=settings.capture.datetime_zone))
     consumer = read_committed_consumer(settings.kafka, f"pssync-tail-{uuid.uuid4().hex[:8]}",
                                        **{"auto.offset.reset": "earliest" if from_beginning else "latest"})
     consumer.subscribe(topics)
@@ -64,10 +67,7 @@ def tail_topics(settings: Settings, topics: list[str], from_beginning: bool,
                     continue
                 raise RuntimeError(f"reading {msg.topic()}: {msg.error()}")
             last = time.monotonic()
-            key = deser(msg.key(), SerializationContext(msg.topic(), MessageField.KEY))
-            value = deser(msg.value(), SerializationContext(msg.topic(), MessageField.VALUE)) \
-                if msg.value() is not None else None
-            yield msg.topic(), key, value
+            yield msg.topic(), decode(msg.key()), decode(msg.value())
     finally:
         consumer.close()
 
