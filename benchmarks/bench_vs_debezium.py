@@ -57,7 +57,6 @@ for _path in (HERE, HERE / "debezium"):
 
 import bench_capture as bc  # noqa: E402  (puts this checkout first on sys.path)
 import bench_debezium as bd  # noqa: E402  (TopicCounter, the connector settings of the older comparison)
-import httpx  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
 from pssync import devstack  # noqa: E402
@@ -161,6 +160,7 @@ def load() -> str:
 
 def cleanup_prefix(st: devstack.StackSettings, prefixes: list[str]) -> None:
     """Topics and registry subjects whose names start with one of `prefixes`."""
+    topics: list[str] = []
     try:
         admin = AdminClient({"bootstrap.servers": st.kafka_bootstrap})
         topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(tuple(prefixes))]
@@ -169,13 +169,7 @@ def cleanup_prefix(st: devstack.StackSettings, prefixes: list[str]) -> None:
                 fut.result()
     except Exception as exc:  # best effort
         print(f"  (could not delete topics {prefixes}: {exc})")
-    try:
-        for subject in httpx.get(f"{st.ccompat_url}/subjects", timeout=10).json():
-            if subject.startswith(tuple(prefixes)):
-                httpx.delete(f"{st.ccompat_url}/subjects/{subject}", timeout=10)
-                httpx.delete(f"{st.ccompat_url}/subjects/{subject}", params={"permanent": "true"}, timeout=10)
-    except Exception as exc:  # best effort
-        print(f"  (could not delete registry subjects {prefixes}: {exc})")
+    bc.delete_subjects(st.ccompat_url, topics, tuple(prefixes))
 
 
 def drop_db(st: devstack.StackSettings, db: str) -> None:
