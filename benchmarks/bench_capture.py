@@ -502,16 +502,23 @@ def cleanup(st: devstack.StackSettings, db: str, prefix: str, registry_url: str)
                 fut.result()
     except Exception as exc:  # best effort
         print(f"  (could not delete topics {prefix}.*: {exc})")
+        topics = []
+    delete_subjects(registry_url, topics, (prefix + ".",))
+
+
+def delete_subjects(registry_url: str, topics: list[str], prefixes: tuple[str, ...]) -> None:
+    """The topics' ``<topic>-key``/``-value`` subjects, and listed subjects starting with a prefix
+    (the ccompat listing stops at 1,000 subjects, hence the names from the topics first)."""
     try:
         import httpx
 
-        subjects = httpx.get(f"{registry_url}/subjects", timeout=10).json()
-        for subject in subjects:
-            if subject.startswith(prefix + "."):
-                httpx.delete(f"{registry_url}/subjects/{subject}", timeout=10)
+        subjects = {f"{t}-{side}" for t in topics for side in ("key", "value")}
+        subjects.update(s for s in httpx.get(f"{registry_url}/subjects", timeout=10).json() if s.startswith(prefixes))
+        for subject in sorted(subjects):
+            if httpx.delete(f"{registry_url}/subjects/{subject}", timeout=10).status_code == 200:
                 httpx.delete(f"{registry_url}/subjects/{subject}", params={"permanent": "true"}, timeout=10)
     except Exception as exc:  # best effort
-        print(f"  (could not delete registry subjects {prefix}.*: {exc})")
+        print(f"  (could not delete registry subjects {prefixes}: {exc})")
 
 
 def run_workload(st: devstack.StackSettings, workload: str, args: argparse.Namespace) -> dict[str, Any]:
