@@ -65,6 +65,58 @@ def same(a: object, b: object) -> bool:
     return a == b and str(a) == str(b)
 
 
+def encode_pass(st: devstack.StackSettings, db: str, name: str, tables: list[str], start: str, head: str,
+                args: argparse.Namespace) -> None:
+    """Row conversion and envelope + Avro encoding of the decoded changes, timed apart from the
+    binlog reading (Capture._emit_rows with the Kafka produce call replaced by a counter)."""
+    from pssync.cdc.capture import Capture
+    from pssync.settings import Settings
+
+    ns = argparse.Namespace(registry_url=None, batch_max_events=5000, batch_max_ms=100)
+    settings = bc.settings_for(st, db, f"bench-dec-{name}", f"benchdec{uuid.uuid4().hex[:6]}", ns)
+    cap = Capture(Settings(**settings))
+    cap._produce = lambda *a, **k: None  # type: ignore[method-assign]
+    params = st.mysql_params()
+    conn = {k: params[k] for k in ("host", "port", "user", "password")}
+    reader = BinlogReader(conn, random.randint(100_000, 2**31), db, tables, start, 0.5)
+    items = []
+    for item in reader:
+        if isinstance(item, Rows):
+            items.append(item)
+        elif isinstance(item, Transaction) and bc.covers(item.position, head):
+            break
+    reader.close()
+    changes = [c for it in items for c in it.changes]
+    codec = cap.codec(changes[0].table)      # registers the schemas once
+    convert = codec.convert
+    for label, fn in (("convert", lambda: [convert(c.after if c.after is not None else c.before) for c in changes]
+                       if changes[0].op != "u" else [(convert(c.before), convert(c.after)) for c in changes]),
+                      ("emit", lambda: emit_all(cap, items))):
+        best = min(_timed(fn) for _ in range(args.repeat))
+        print(f"{name:<7} {label:<9} {len(changes):>7,} rows  best {best:6.2f} s  {len(changes) / best:>9,.0f} rows/s  "
+              f"{1e6 * best / len(changes):7.1f} us/row")
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        emit_all(cap, items)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+
+
+def emit_all(cap, items) -> None:
+    from pssync.cdc.capture import TxnProgress
+
+    progress = TxnProgress()
+    for it in items:
+        cap._emit_rows(it, progress)
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows-orders", type=int, default=5000)
@@ -72,6 +124,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--check", action="store_true", help="compare every value of the two decoders")
     ap.add_argument("--profile", choices=("library", "compiled"), help="one cProfile'd pass per workload")
+    ap.add_argument("--encode", action="store_true",
+                    help="also time RowConverter and TableCodec.encode over the decoded changes (no Kafka)")
     args = ap.parse_args()
 
     st = devstack.ensure_up()
@@ -100,7 +154,7 @@ def main() -> None:
                 bad = [i for i, (x, y) in enumerate(zip(lib, ours)) if not same(x, y)]
                 print(f"{name}: check {len(lib)} vs {len(ours)} changes, {len(bad)} differ"
                       + (f" (first: {lib[bad[0]]} != {ours[bad[0]]})" if bad else ""))
-            if args.profile:
+            if args.profile and not args.encode:
                 binlog_rows.ENABLED = args.profile == "compiled"
                 prof = cProfile.Profile()
                 prof.enable()
@@ -109,6 +163,8 @@ def main() -> None:
                 print(f"--- {name}, {args.profile} decoder under cProfile")
                 pstats.Stats(prof).sort_stats("tottime").print_stats(18)
                 continue
+            if args.encode:
+                encode_pass(st, db, name, tables, a, b, args)
             walls: dict[str, list[float]] = {"library": [], "compiled": []}
             for _ in range(args.repeat):
                 for mode in ("library", "compiled"):
