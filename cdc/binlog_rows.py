@@ -215,7 +215,9 @@ def _decode_variable(w: _Writer, ind: int, v: str, column: Any, ignore_errors: b
         w.emit(ind, f"n = int.from_bytes(data[p:p + {prefix}], 'little') + {prefix}")
     encoding = _encoding(column)
     if encoding is None:
-        w.emit(ind, f"{v} = data[p + {prefix}:p + n]")
+        # the library's decode fails on the unknown codec and hands on the bytes, except for an
+        # empty value: CPython decodes b'' to '' without looking the codec up
+        w.emit(ind, f"{v} = data[p + {prefix}:p + n] if n > {prefix} else ''")
     else:
         errors = "ignore" if ignore_errors else "strict"
         w.emit(ind, f"{v} = data[p + {prefix}:p + n].decode({encoding!r}, {errors!r})")
