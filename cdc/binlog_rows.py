@@ -25,6 +25,7 @@ from pymysqlreplication.constants import BINLOG, FIELD_TYPE
 from pymysqlreplication.row_event import DeleteRowsEvent, RowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from pssync.cdc.binlog_speedups import decimal_layout, decode_time2
+from pssync.errors import PssyncError
 
 _TIME2_FRACTION_BYTES = (0, 1, 1, 2, 2, 3, 3)
 _FSP_BYTES = (0, 1, 1, 2, 2, 3, 3)
@@ -40,7 +41,7 @@ _INT_CODES = {
 }
 
 
-class Unsupported(Exception):
+class Unsupported(PssyncError):
     """A column type the compiled plan does not decode: the library's reader is used."""
 
 
