@@ -33,12 +33,12 @@ from pssync.cdc.binlog import BinlogReader, Idle, Rows, Transaction  # noqa: E40
 
 
 def read_backlog(st: devstack.StackSettings, db: str, tables: list[str], start: str, head: str,
-                 keep: bool = False) -> tuple[int, float, list]:
+                 keep: bool = False) -> tuple[int, float, list, float]:
     params = st.mysql_params()
     conn = {k: params[k] for k in ("host", "port", "user", "password")}
     reader = BinlogReader(conn, random.randint(100_000, 2**31), db, tables, start, 0.5)
     rows, kept = 0, []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         for item in reader:
             if isinstance(item, Rows):
@@ -50,9 +50,9 @@ def read_backlog(st: devstack.StackSettings, db: str, tables: list[str], start: 
             elif isinstance(item, Idle):
                 pass
     finally:
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         reader.close()
-    return rows, wall, kept
+    return rows, wall, kept, cpu
 
 
 def same(a: object, b: object) -> bool:
@@ -92,9 +92,10 @@ def encode_pass(st: devstack.StackSettings, db: str, name: str, tables: list[str
     for label, fn in (("convert", lambda: [convert(c.after if c.after is not None else c.before) for c in changes]
                        if changes[0].op != "u" else [(convert(c.before), convert(c.after)) for c in changes]),
                       ("emit", lambda: emit_all(cap, items))):
-        best = min(_timed(fn) for _ in range(args.repeat))
+        runs = [_timed(fn) for _ in range(args.repeat)]
+        best, cpu = min(r[0] for r in runs), min(r[1] for r in runs)
         print(f"{name:<7} {label:<9} {len(changes):>7,} rows  best {best:6.2f} s  {len(changes) / best:>9,.0f} rows/s  "
-              f"{1e6 * best / len(changes):7.1f} us/row")
+              f"{1e6 * best / len(changes):7.1f} us/row, CPU {1e6 * cpu / len(changes):6.1f} us/row")
     if args.profile:
         prof = cProfile.Profile()
         prof.enable()
@@ -111,10 +112,10 @@ def emit_all(cap, items) -> None:
         cap._emit_rows(it, progress)
 
 
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
+def _timed(fn) -> tuple[float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def main() -> None:
@@ -148,9 +149,9 @@ def main() -> None:
         for name, tables, a, b, expected in workloads:
             if args.check:
                 binlog_rows.ENABLED = False
-                _, _, lib = read_backlog(st, db, tables, a, b, keep=True)
+                _, _, lib, _ = read_backlog(st, db, tables, a, b, keep=True)
                 binlog_rows.ENABLED = True
-                _, _, ours = read_backlog(st, db, tables, a, b, keep=True)
+                _, _, ours, _ = read_backlog(st, db, tables, a, b, keep=True)
                 bad = [i for i, (x, y) in enumerate(zip(lib, ours)) if not same(x, y)]
                 print(f"{name}: check {len(lib)} vs {len(ours)} changes, {len(bad)} differ"
                       + (f" (first: {lib[bad[0]]} != {ours[bad[0]]})" if bad else ""))
@@ -166,16 +167,19 @@ def main() -> None:
             if args.encode:
                 encode_pass(st, db, name, tables, a, b, args)
             walls: dict[str, list[float]] = {"library": [], "compiled": []}
+            cpus: dict[str, list[float]] = {"library": [], "compiled": []}
             for _ in range(args.repeat):
                 for mode in ("library", "compiled"):
                     binlog_rows.ENABLED = mode == "compiled"
-                    rows, wall, _ = read_backlog(st, db, tables, a, b)
+                    rows, wall, _, cpu = read_backlog(st, db, tables, a, b)
                     assert rows == expected, (name, mode, rows, expected)
                     walls[mode].append(wall)
+                    cpus[mode].append(cpu)
             for mode, ws in walls.items():
                 best = min(ws)
                 print(f"{name:<7} {mode:<9} {expected:>7,} rows  best {best:6.2f} s  {expected / best:>9,.0f} rows/s  "
-                      f"{1e6 * best / expected:7.1f} us/row  (runs: {' '.join(f'{w:.2f}' for w in ws)})")
+                      f"{1e6 * best / expected:7.1f} us/row, CPU of this process {1e6 * min(cpus[mode]) / expected:6.1f} "
+                      f"us/row  (wall of each run: {' '.join(f'{w:.2f}' for w in ws)})")
     finally:
         conn = pymysql.connect(**st.mysql_params())
         with conn.cursor() as cur:
