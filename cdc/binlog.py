@@ -18,7 +18,7 @@ from pymysqlreplication.event import (
 )
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
-from pssync.cdc import binlog_speedups
+from pssync.cdc import binlog_rows, binlog_speedups
 from pssync.cdc.columns import TableDef, table_from_binlog, with_defaults, with_key
 from pssync.cdc.errors import (ChangeNotInRows, DisplacedByAnotherReader, MissingPrivileges, PositionPurged,
                                SourceMisconfigured, TableTruncated)
@@ -105,6 +105,7 @@ class BinlogReader:
         self._position = parse_position(start_gtid)
         self._table_defs: dict[tuple, TableDef] = {}
         self._by_table_obj: dict[int, tuple[Any, TableDef]] = {}
+        binlog_rows.install()
         self._stream = BinLogStreamReader(
             connection_settings=connection,
             server_id=server_id,

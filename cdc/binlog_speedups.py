@@ -21,6 +21,7 @@ from pymysqlreplication import packet
 from pymysqlreplication.constants import BINLOG
 from pymysqlreplication.event import BinLogEvent
 from pymysqlreplication.row_event import RowsEvent, TableMapEvent
+from pymysqlreplication.table import Table
 
 _CACHE_LIMIT = 1024
 _SKIP = ("packet", "table_map", "_ctl_connection", "event_size", "timestamp")
@@ -38,6 +39,7 @@ class CachingTableMapEvent(TableMapEvent):
             super().__init__(from_packet, event_size, table_map, ctl_connection, **kwargs)
             if self._processed:
                 _mark_nullable(self)
+                self.table_obj.__class__ = _ParsedTable
                 if len(self._cache) >= _CACHE_LIMIT:
                     self._cache.clear()
                 self._cache[body] = {k: v for k, v in self.__dict__.items() if k not in _SKIP}
@@ -46,6 +48,19 @@ class CachingTableMapEvent(TableMapEvent):
         self.__dict__.update(cached)
         table_map[self.table_id] = self.table_obj
         from_packet.advance(event_size)
+
+
+class _ParsedTable(Table):
+    """A table map's Table whose ``data`` (a dict of its fields, which every rows event asks for
+    its primary key) is built once: a parsed table map is never changed afterwards."""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        found = self.__dict__.get("_data")
+        if found is None:
+            found = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+            self.__dict__["_data"] = found
+        return found
 
 
 def _mark_nullable(event: TableMapEvent) -> None:

@@ -60,6 +60,20 @@ class TableDef:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = field(default=())
 
+    def __hash__(self) -> int:
+        # computed once: the capture looks its codec up by TableDef for every row, and hashing
+        # every column's fields each time cost more than encoding the row
+        try:
+            return self.__dict__["_hash"]
+        except KeyError:
+            value = hash((self.database, self.table, self.columns, self.primary_key))
+            object.__setattr__(self, "_hash", value)
+            return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        # str hashes differ between processes: a pickled copy computes its own
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     def column(self, name: str) -> Column:
         for col in self.columns:
             if col.name == name:

@@ -192,13 +192,30 @@ def _bit(col: Column) -> Converter:
 
 
 _EXACT = Context(prec=80)
+_DECIMAL_MEMO = 4096
 
 
 def _decimal(scale: int) -> Converter:
     """To the Avro decimal's own bytes (unscaled two's complement): fastavro accepts them as
     they are, and this is several times cheaper than letting it encode a Decimal."""
 
+    memo: dict[Any, bytes] = {}
+
     def convert(value: Any) -> Any:
+        # equal numbers have one encoding at a given scale (Decimal('1.5') == Decimal('1.50') == 1.5,
+        # and hash alike), and shop amounts repeat: most values are found here
+        try:
+            out = memo.get(value)
+        except TypeError:           # unhashable: a signalling NaN, which fails below anyway
+            return _unscaled_bytes(value)
+        if out is None and value is not None:
+            out = _unscaled_bytes(value)
+            if len(memo) >= _DECIMAL_MEMO:
+                memo.clear()
+            memo[value] = out
+        return out
+
+    def _unscaled_bytes(value: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, int):
@@ -359,6 +376,7 @@ class RowConverter:
     def __init__(self, table: TableDef, modes: TypeModes = DEFAULT_MODES) -> None:
         self.table = table
         self.names = tuple(c.name for c in table.columns)
+        self._name_set = frozenset(self.names)
         converters = []
         for col in table.columns:
             fn = converter_for(col, modes)
@@ -370,7 +388,8 @@ class RowConverter:
         self._converters = converters
 
     def __call__(self, row: Row) -> Row:
-        out = {name: row.get(name) for name in self.names}
+        # a binlog row has exactly the table's columns: copied whole, not column by column
+        out = dict(row) if row.keys() == self._name_set else {name: row.get(name) for name in self.names}
         for name, fn in self._converters:
             try:
                 out[name] = fn(out[name])
