@@ -254,3 +254,21 @@ def test_schema_change_mid_stream_registers_new_versions(scratch):
     versions = registry.get_versions(f"{scratch.topic('orders')}-value")
     assert len(versions) >= 3
     assert registry.get_compatibility(f"{scratch.topic('orders')}-value") == "BACKWARD"
+
+
+def test_year_zero_and_a_datetime_in_a_dst_gap_read_the_same_in_snapshot_and_stream(scratch):
+    """YEAR 0000 is 0 whichever reader saw it (the binlog reader says 1900); a DATETIME the shop wrote
+    inside a daylight-saving gap (Paris, 2026-03-29 02:30, a time that never happened there) is kept
+    as written, as Debezium keeps it, even with the shop's zone set: the zone is the readers' business."""
+    scratch.sql("CREATE TABLE pssync_times (id INT PRIMARY KEY, y YEAR NULL, d DATETIME NOT NULL)",
+                "INSERT INTO pssync_times VALUES (1, 0000, '2026-03-29 02:30:00')")
+    settings = scratch.settings(["orders"], extra_tables=["pssync_times"], datetime_zone="Europe/Paris")
+    with CaptureThread(settings) as cap:
+        cap.wait_committed(scratch.gtid_seq())
+        scratch.sql("INSERT INTO pssync_times VALUES (2, 0000, '2026-03-29 02:30:00')")
+        cap.wait_committed(scratch.gtid_seq())
+    topic = f"{scratch.prefix}.{scratch.database}.pssync_times"
+    events = scratch.read_topic(topic, min_count=2)
+    gap = epoch_ms(dt.datetime(2026, 3, 29, 2, 30))
+    assert [(e.value["op"], e.value["after"]["y"], e.value["after"]["d"]) for e in events] == [
+        ("r", 0, gap), ("c", 0, gap)]
