@@ -7,14 +7,14 @@ topic is keyed by the order's shop reference); its command id is deterministic (
 :func:`source_event_id`), and ``emitted`` keeps a command from being sent twice. Reference rows (customers, addresses,
 currencies, configuration) arrive on every partition and are kept once per partition
 (``References``), so every lookup is answered from the partition being processed. An order
-waits for what it lacks: reference rows (``pending``, retried on each such row of its
-partition) or the SKU of a line's product (``unmapped``, retried when the product is mapped).
-Orders that cannot be mapped go to the dead-letter topic with the reason (once).
+waits for what it lacks: reference rows (``pending``; retried only when one of the rows it waits
+for arrives, see ``RowWaits``) or the SKU of a line's product (``unmapped``, retried when the
+product is mapped). Orders that cannot be mapped go to the dead-letter topic with the reason (once).
 """
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Iterable
 
 from pssync.schemas.sales_order import ErpAction
 from pssync.streams.orders import (POSITION_FIELD, ConfigurationIncomplete, OrderMapping, OrderRows,
@@ -43,6 +43,64 @@ def last_action(entry: dict[str, Any]) -> tuple[ErpAction | None, int]:
     return action, int(entry.get("commands", 0))
 
 
+Wait = tuple[str, Any]      # a row an order waits for: ("customer", 5), ("address", 7), ("currency", 1),
+                            # ("configuration", "*"): any row (there are none yet),
+                            # ("configuration", STATE_KEYS): a row named by one of the mapping's PS_OS_* keys
+STATE_KEYS = "PS_OS_*"
+
+
+class RowWaits:
+    """Orders waiting for reference rows, indexed by the row: (partition, what, id) -> {id_order}.
+
+    Derived, in memory: ``pending`` (a table) says which orders wait for reference rows, this says for
+    which rows, so that a row arriving retries only its own orders instead of every waiting order of
+    the partition. Not kept in a table: one row (the configuration) may be awaited by every order of a
+    backlog, and a table value is written whole to its changelog on each change. After a restart or a
+    rebalance the index of a partition is rebuilt at the first reference row it gets, by trying every
+    ``pending`` order of the partition once (``stale``)."""
+
+    def __init__(self) -> None:
+        self.by_row: dict[tuple[int, str, Any], set[int]] = {}
+        self.of_order: dict[int, tuple[int, tuple[Wait, ...]]] = {}   # id_order -> (partition, its waits)
+        self.fresh: set[int] = set()         # partitions whose index holds every pending order of theirs
+
+    def set(self, id_order: int, partition: int, waits: Iterable[Wait]) -> None:
+        """What the order now waits for (nothing: it no longer waits for reference rows)."""
+        new = tuple(dict.fromkeys(waits))
+        old = self.of_order.get(id_order)
+        if old == (partition, new):
+            return
+        if old is not None:
+            for what, key in old[1]:
+                orders = self.by_row.get((old[0], what, key))
+                if orders is not None:
+                    orders.discard(id_order)
+                    if not orders:
+                        del self.by_row[(old[0], what, key)]
+            del self.of_order[id_order]
+        if new:
+            self.of_order[id_order] = (partition, new)
+            for what, key in new:
+                self.by_row.setdefault((partition, what, key), set()).add(id_order)
+
+    def waiting_for(self, partition: int, what: str, key: Any) -> list[int]:
+        """The orders of the partition waiting for that row, in id order."""
+        return sorted(self.by_row.get((partition, what, key), ()))
+
+    def stale(self, partition: int) -> bool:
+        """True once per partition (until ``forget``): its index must be rebuilt from ``pending``."""
+        if partition in self.fresh:
+            return False
+        self.fresh.add(partition)
+        return True
+
+    def forget(self) -> None:
+        """Partitions moved (a rebalance): every partition's index is rebuilt when next needed."""
+        self.by_row.clear()
+        self.of_order.clear()
+        self.fresh.clear()
+
+
 class OrderAssembly:
     def __init__(self, state: ShopState, mapping: OrderMapping, outputs: Outputs,
                  waits: OrderWaits | None = None) -> None:
@@ -53,6 +111,7 @@ class OrderAssembly:
         # orders that wait too long are reported (streams.order_waits); default timeout 5 minutes
         self.waits = waits or OrderWaits(state, outputs, timeout_s=300)
         self.waits.assembly = self
+        self.row_waits = RowWaits()
 
     # ---- events ----------------------------------------------------------------------------------
     async def on_order(self, partition: int, event: dict[str, Any] | None) -> None:
@@ -92,7 +151,7 @@ class OrderAssembly:
         row = None if event is None else event["after"]
         if row is not None:
             self.refs.set(partition, row, table, row[key])
-            await self.retry_pending(partition)
+            await self.retry_waiting(partition, [(table, row[key])])
 
     async def on_collection(self, partition: int, event: dict[str, Any] | None, table: str, key: str) -> None:
         """Tables read whole (currencies, configuration): one entry per partition holding every row."""
@@ -101,7 +160,10 @@ class OrderAssembly:
             rows = self.refs.get(partition, table) or {}
             rows[row[key]] = row
             self.refs.set(partition, rows, table)
-            await self.retry_pending(partition)
+            arrived: list[Wait] = [(table, row[key])]
+            if table == "configuration":
+                arrived = [(table, "*")] + ([(table, STATE_KEYS)] if row.get("name") in self.mapping.states else [])
+            await self.retry_waiting(partition, arrived)
 
     # ---- building the command ------------------------------------------------------------------------
     async def try_emit(self, id_order: int, partition: int) -> None:
@@ -123,7 +185,14 @@ class OrderAssembly:
         currencies = refs.get(partition, "currency") or {}
         configuration = refs.get(partition, "configuration") or {}
         if any(r is None for r in found) or order["id_currency"] not in currencies or not configuration:
-            self.waiting(id_order, partition, "references")
+            missing: list[Wait] = [w for w, r in zip((("address", order["id_address_delivery"]),
+                                                      ("address", order["id_address_invoice"]),
+                                                      ("customer", order["id_customer"])), found) if r is None]
+            if order["id_currency"] not in currencies:
+                missing.append(("currency", order["id_currency"]))
+            if not configuration:
+                missing.append(("configuration", "*"))
+            self.waiting(id_order, partition, missing)
             self.waits.waits(id_order, partition)
             return
         rows = OrderRows(order=order, details=list(lines.values()), history=list(hist.values()),
@@ -139,8 +208,8 @@ class OrderAssembly:
                 return
             source = source_event_id(entry["gtid"] or "snapshot", action, rank)
             command = build_command(rows, self.mapping, lambda p, a: refs.sku(partition, p, a), source, position)
-        except ConfigurationIncomplete:
-            self.waiting(id_order, partition, "references")     # more ps_configuration rows may tell its state
+        except ConfigurationIncomplete:     # a ps_configuration row of a PS_OS_* key may tell its state
+            self.waiting(id_order, partition, [("configuration", STATE_KEYS)])
             self.waits.waits(id_order, partition)
             return
         except ProductNotMapped as exc:
@@ -192,16 +261,20 @@ class OrderAssembly:
             s.orders[id_order] = {**entry, "sent": sorted({*entry.get("sent", ()), key})}
 
     # ---- what orders wait for --------------------------------------------------------------------------
-    def waiting(self, id_order: int, partition: int, what: str | list[int] | None) -> None:
-        """Record what an order waits for: "references" (a customer, address, currency or configuration
-        row: retried on every such row of its partition), the products of its lines that have no SKU
-        (retried when one of them is mapped), or None: nothing, or only rows of its own (header, lines,
-        history), whose arrival tries it again anyway."""
+    def waiting(self, id_order: int, partition: int, what: list[Wait] | list[int] | None) -> None:
+        """Record what an order waits for: reference rows (a list of ``Wait``: retried when one of
+        them arrives), the products of its lines that have no SKU (a list of product ids: retried when
+        one of them is mapped), or None: nothing, or only rows of its own (header, lines, history),
+        whose arrival tries it again anyway."""
         s = self.state
-        if what == "references":
-            s.pending[id_order] = partition
+        rows = [w for w in what if isinstance(w, tuple)] if isinstance(what, list) else []
+        if rows:
+            if s.pending.get(id_order) != partition:
+                s.pending[id_order] = partition
         elif id_order in s.pending:        # Faust tables' pop() raises even with a default
             del s.pending[id_order]
+        self.row_waits.set(id_order, partition, rows)
+        what = [w for w in what if not isinstance(w, tuple)] if isinstance(what, list) else what
         entry = s.orders.get(id_order)
         if entry is None:
             return
@@ -221,11 +294,16 @@ class OrderAssembly:
             s.unmapped[key] = sorted({*s.unmapped.get(key, []), id_order})
         s.orders[id_order] = {**entry, "awaits": sorted(products)}
 
-    async def retry_pending(self, partition: int) -> None:
-        """Try again every order of the partition waiting for reference rows."""
-        for id_order, waiting_in in list(self.state.pending.items()):
-            if waiting_in == partition:
-                await self.try_emit(int(id_order), partition)
+    async def retry_waiting(self, partition: int, arrived: Iterable[Wait]) -> None:
+        """Rows arrived: try again the orders of the partition waiting for one of them (each once).
+        The first time in this process (or after a rebalance), every order of the partition waiting
+        for reference rows is tried, which indexes them (``RowWaits``)."""
+        if self.row_waits.stale(partition):
+            tried = [int(o) for o, p in list(self.state.pending.items()) if p == partition]
+        else:
+            tried = sorted({o for what, key in arrived for o in self.row_waits.waiting_for(partition, what, key)})
+        for id_order in tried:
+            await self.try_emit(id_order, partition)
 
     def awaiting_product(self, partition: int, id_product: int) -> list[int]:
         """The orders of the partition with a line of the product that had no SKU."""

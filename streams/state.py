@@ -91,7 +91,8 @@ class ShopState:
     details: Table       # id_order -> {id_order_detail: row}
     history: Table       # id_order -> {id_order_history: row}
     references: Table    # see References
-    pending: Table       # id_order -> partition: waiting for reference rows (retried on each)
+    pending: Table       # id_order -> partition: waiting for reference rows (which ones: in memory,
+                         # streams.orders_hub.RowWaits; retried when one arrives)
     unmapped: Table      # "<partition>|<id_product>" -> [id_order]: a line of theirs has no SKU yet;
                          # retried when that product is mapped
     emitted: Table       # command id, or "dead-letter:<id_order>:<reason>" -> True: sent

@@ -106,6 +106,14 @@ def build_app(settings: Settings, *, columns: Mapping[str, set[str]] | None = No
             message = event.message
             await stock(message.key, message.value, message.headers)
 
+    async def forget_row_waits(sender: Any, *args: Any, **kwargs: Any) -> None:
+        """Partitions moved: another worker may have changed their waiting orders meanwhile, so the
+        index of what orders wait for (streams.orders_hub.RowWaits) is rebuilt from their tables."""
+        orders.row_waits.forget()
+
+    app.on_partitions_revoked.connect(forget_row_waits)
+    app.on_partitions_assigned.connect(forget_row_waits)
+
     @app.timer(interval=sconf.prune_every_s)
     async def prune_orders() -> None:
         """Faust lets only stream processing write tables: ask each partition this worker holds."""
