@@ -112,6 +112,13 @@ class OrderAssembly:
         self.waits = waits or OrderWaits(state, outputs, timeout_s=300)
         self.waits.assembly = self
         self.row_waits = RowWaits()
+        # (partition, "currency" | "configuration") -> (the value as stored, decoded), decoded once per
+        # change, not per order; and the ps_configuration rows an order's command can use (its
+        # PS_OS_* keys, the default currency), so states are resolved over those, not over the
+        # shop's hundreds of rows
+        self._collections: dict[tuple[int, str], tuple[Any, Any]] = {}
+        self._used_configuration: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+        self._used_names = {*mapping.states, "PS_CURRENCY_DEFAULT"}
 
     # ---- events ----------------------------------------------------------------------------------
     async def on_order(self, partition: int, event: dict[str, Any] | None) -> None:
@@ -157,13 +164,38 @@ class OrderAssembly:
         """Tables read whole (currencies, configuration): one entry per partition holding every row."""
         row = None if event is None else event["after"]
         if row is not None:
-            rows = self.refs.get(partition, table) or {}
+            rows = dict(self.collection(partition, table))
             rows[row[key]] = row
             self.refs.set(partition, rows, table)
             arrived: list[Wait] = [(table, row[key])]
             if table == "configuration":
                 arrived = [(table, "*")] + ([(table, STATE_KEYS)] if row.get("name") in self.mapping.states else [])
             await self.retry_waiting(partition, arrived)
+
+    def collection(self, partition: int, table: str) -> dict[Any, Any]:
+        """A table read whole (currencies, configuration) as the partition holds it; do not change it.
+        Decoded again only when what is stored changed."""
+        stored = self.refs.stored(partition, table)
+        found = self._collections.get((partition, table))
+        if found is None or found[0] is not stored:
+            found = self._collections[(partition, table)] = (stored, self.refs.get(partition, table) or {})
+        return found[1]
+
+    def used_configuration(self, partition: int) -> list[dict[str, Any]]:
+        """The partition's ps_configuration rows that commands read (streams.orders: the mapped PS_OS_*
+        keys and PS_CURRENCY_DEFAULT); resolving over these gives what resolving over all gives."""
+        stored = self.refs.stored(partition, "configuration")
+        found = self._used_configuration.get(partition)
+        if found is None or found[0] is not stored:
+            rows = [row for row in self.collection(partition, "configuration").values()
+                    if row.get("name") in self._used_names]
+            found = self._used_configuration[partition] = (stored, rows)
+        return found[1]
+
+    def forget_cache(self) -> None:
+        """The tables may have changed under this process (a rebalance moved partitions): what orders
+        wait for is indexed again."""
+        self.row_waits.forget()
 
     # ---- building the command ------------------------------------------------------------------------
     async def try_emit(self, id_order: int, partition: int) -> None:
@@ -182,8 +214,8 @@ class OrderAssembly:
         found = [refs.get(partition, "address", order["id_address_delivery"]),
                  refs.get(partition, "address", order["id_address_invoice"]),
                  refs.get(partition, "customer", order["id_customer"])]
-        currencies = refs.get(partition, "currency") or {}
-        configuration = refs.get(partition, "configuration") or {}
+        currencies = self.collection(partition, "currency")
+        configuration = self.collection(partition, "configuration")
         if any(r is None for r in found) or order["id_currency"] not in currencies or not configuration:
             missing: list[Wait] = [w for w, r in zip((("address", order["id_address_delivery"]),
                                                       ("address", order["id_address_invoice"]),
@@ -197,7 +229,7 @@ class OrderAssembly:
             return
         rows = OrderRows(order=order, details=list(lines.values()), history=list(hist.values()),
                          addresses=[found[0], found[1]], customer=found[2], currencies=list(currencies.values()),
-                         configuration=list(configuration.values()))
+                         configuration=self.used_configuration(partition))
         position = entry.get("pos")
         try:
             action = order_action(rows, self.mapping, position)
@@ -240,9 +272,11 @@ class OrderAssembly:
         if not s.emitted.get(str(command.command_id), False):
             await self.outputs.sales_order(command)
             log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
-        self.mark_sent(id_order, str(command.command_id))
+        key = str(command.command_id)      # as mark_sent, with the action in the same write
+        s.emitted[key] = True
         entry = s.orders.get(id_order)
-        s.orders[id_order] = {**entry, "action": command.erp_action, "commands": rank + 1}
+        s.orders[id_order] = {**entry, "sent": sorted({*entry.get("sent", ()), key}), "action": command.erp_action,
+                              "commands": rank + 1}
 
     async def dead_letter_order(self, id_order: int, reason: str, record: Any) -> None:
         key = f"dead-letter:{id_order}:{reason}"

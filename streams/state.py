@@ -40,6 +40,11 @@ class References:
     def get(self, partition: int, *parts: Any) -> Any:
         return self.table.get(self.key(partition, *parts))
 
+    def stored(self, partition: int, *parts: Any) -> Any:
+        """The value as the table holds it (an ExactTable's encoded text, a dict's value): the same
+        object until the key is set again, so a decoded copy can be kept while it is."""
+        return getattr(self.table, "stored", self.table.get)(self.key(partition, *parts))
+
     def set(self, partition: int, value: Any, *parts: Any) -> None:
         self.table[self.key(partition, *parts)] = value
 
