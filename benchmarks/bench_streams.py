@@ -85,6 +85,71 @@ def settings_for(st: devstack.StackSettings, database: str, tag: str, workers: i
     )
 
 
+def root_connect(st: devstack.StackSettings, database: str) -> tuple[pymysql.Connection, bool]:
+    """A connection that may skip the binlog (the dev stack's root), else the capture user's; and
+    whether what it writes goes to the binlog."""
+    try:
+        conn = pymysql.connect(host="127.0.0.1", port=st.mariadb_port, user="root", database=database, autocommit=True)
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin=0")
+        return conn, False
+    except pymysql.MySQLError:
+        return pymysql.connect(**st.mysql_params(database), autocommit=True), True
+
+
+def clone_rows(cur: Any, table: str, where: str, count: int, overrides: dict[str, str]) -> None:
+    """``count`` copies of the row ``where`` picks, ``overrides`` (column -> SQL over ``seq``, 1 to
+    count) replacing columns; in steps of 20,000 rows (MariaDB's sequence engine)."""
+    cur.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA=DATABASE() "
+                "AND TABLE_NAME=%s ORDER BY ORDINAL_POSITION", (table,))
+    columns = [r[0] for r in cur.fetchall()]
+    select = ", ".join(overrides.get(c, f"t.`{c}`") for c in columns)
+    for first in range(1, count + 1, 20_000):
+        last = min(count, first + 19_999)
+        cur.execute(f"INSERT INTO `{table}` ({', '.join(f'`{c}`' for c in columns)}) SELECT {select} "
+                    f"FROM `{table}` t JOIN seq_{first}_to_{last} WHERE {where}")
+
+
+def fill_shop(st: devstack.StackSettings, database: str, orders: int, customers: int) -> tuple[set[int], bool]:
+    """A big shop before the first start: ``customers`` customers with an address each, ``orders``
+    paid orders of theirs (round robin; one line of product 6), written as copies of one order placed
+    by the checkout, so that the capture's snapshot (not the binlog) carries them. Returns the orders'
+    ids and whether the copies went to the binlog too."""
+    template = place_order(st.mysql_params(), database, st.table_prefix, [Line(6, 0, 1)], state_key="PS_OS_PAYMENT")
+    p = st.table_prefix
+    conn, logged = root_connect(st, database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_mode=''")
+            cur.execute(f"SELECT id_customer, id_address_delivery FROM {p}orders WHERE id_order=%s", (template,))
+            id_customer, id_address = cur.fetchone()
+            cur.execute(f"SELECT MAX(id_customer) FROM {p}customer")
+            c0 = int(cur.fetchone()[0])
+            cur.execute(f"SELECT MAX(id_address) FROM {p}address")
+            a0 = int(cur.fetchone()[0])
+            o0 = template
+            clone_rows(cur, f"{p}customer", f"t.id_customer={id_customer}", customers,
+                       {"id_customer": f"{c0} + seq", "email": "CONCAT('bench', seq, '@example.com')"})
+            clone_rows(cur, f"{p}address", f"t.id_address={id_address}", customers,
+                       {"id_address": f"{a0} + seq", "id_customer": f"{c0} + seq"})
+            clone_rows(cur, f"{p}orders", f"t.id_order={template}", orders,
+                       {"id_order": f"{o0} + seq", "reference": "CONCAT('B', LPAD(seq, 8, '0'))",
+                        "id_customer": f"{c0} + 1 + (seq - 1) MOD {customers}",
+                        "id_address_delivery": f"{a0} + 1 + (seq - 1) MOD {customers}",
+                        "id_address_invoice": f"{a0} + 1 + (seq - 1) MOD {customers}"})
+            cur.execute(f"SELECT MAX(id_order_detail) FROM {p}order_detail")
+            d0 = int(cur.fetchone()[0])
+            clone_rows(cur, f"{p}order_detail", f"t.id_order={template}", orders,
+                       {"id_order_detail": f"{d0} + seq", "id_order": f"{o0} + seq"})
+            cur.execute(f"SELECT MAX(id_order_history) FROM {p}order_history")
+            h0 = int(cur.fetchone()[0])
+            clone_rows(cur, f"{p}order_history", f"t.id_order={template}", orders,
+                       {"id_order_history": f"{h0} + seq", "id_order": f"{o0} + seq"})
+    finally:
+        conn.close()
+    return {o0 + i for i in range(1, orders + 1)}, logged
+
+
 def gtid_seq(conn: pymysql.Connection) -> int:
     with conn.cursor() as cur:
         cur.execute("SELECT @@gtid_binlog_pos")
@@ -138,11 +203,12 @@ def hub_has_records(watcher: Consumer, hub: str, partitions: int) -> bool:
 
 
 def run_workers(settings: Settings, workers: int, wanted: set[int], workdir: Path, timeout: float,
-                profile_dir: Path | None = None) -> dict[str, Any]:
+                profile_dir: Path | None = None, python: str = sys.executable, code: Path = REPO,
+                cprofile_dir: Path | None = None, label: str = "") -> dict[str, Any]:
     config = workdir / f"streams-{workers}.yaml"
     config.write_text(yaml.safe_dump(settings.model_dump(mode="json")))
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PSSYNC_")},
-           "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "deploy")]),
+           "PYTHONPATH": os.pathsep.join([str(code), str(code / "deploy")]),
            "PSSYNC_STREAMS_DATADIR": str(workdir)}
     topic = settings.streams.commands_topic
     consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers, "group.id": f"bench-{uuid.uuid4()}",
@@ -150,7 +216,10 @@ def run_workers(settings: Settings, workers: int, wanted: set[int], workdir: Pat
     consumer.subscribe([topic])
     started = time.monotonic()
     def command(i: int) -> list[str]:
-        worker = [sys.executable, "-m", "pssync", "streams", "worker", "--config", str(config), "--loglevel", "warn"]
+        worker = [python, "-m", "pssync", "streams", "worker", "--config", str(config), "--loglevel", "warn"]
+        if cprofile_dir is not None:    # the event loop's thread (the agents), not the router's; written at exit
+            return [python, "-m", "cProfile", "-o", str(cprofile_dir / f"worker-{label}{workers}-{i}.prof"),
+                    *worker[1:]]
         if profile_dir is None:
             return worker
         # collapsed stacks, all threads (the router is one), readable with any flame-graph tool
@@ -202,7 +271,7 @@ def run_workers(settings: Settings, workers: int, wanted: set[int], workdir: Pat
         raise TimeoutError(f"{len(wanted - seen)} of {len(wanted)} orders had no command after {timeout:.0f}s")
     first = first if first is not None else started
     span = last - first
-    return {"workers": workers, "orders": len(wanted), "commands": commands,
+    return {"code": str(code), "workers": workers, "orders": len(wanted), "commands": commands,
             "startup_s": round(first - started, 2), "processing_s": round(span, 2),
             "orders_per_s": round(len(wanted) / span, 1) if span > 0 else None,
             "total_s": round(last - started, 2), "peak_rss_mb": [round(r, 1) if r else None for r in rss]}
@@ -228,6 +297,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--py-spy", type=Path, dest="profile_dir",
                         help="run each worker under py-spy (pip install py-spy) and write its samples here")
+    parser.add_argument("--shop-orders", type=int, default=0,
+                        help="first start on a big shop: this many paid orders in the shop before the snapshot "
+                             "(copies of one, written without binlog when the stack's root may); with --orders 0 "
+                             "only these are timed")
+    parser.add_argument("--shop-customers", type=int, default=0, help="customers (one address each) of --shop-orders")
+    parser.add_argument("--base", type=Path,
+                        help="a checkout of other code (with its .venv): each run of --workers is made with it too, "
+                             "alternating (this tree first)")
+    parser.add_argument("--cprofile", type=Path, dest="cprofile_dir",
+                        help="run each worker under cProfile (the agents' thread) and write its .prof here")
     args = parser.parse_args()
     counts = [int(c) for c in args.workers.split(",") if c.strip()]
 
@@ -246,9 +325,14 @@ def main() -> None:
         for id_product, sku in MAPPED.items():
             set_mapping(conn, Mapping("tryton", id_product, 0, sku, str(id_product), "manual"))
         capture = settings_for(st, database, tag, 1, "capture")
+        placed: set[int] = set()
+        if args.shop_orders:
+            started = time.monotonic()
+            placed, logged = fill_shop(st, database, args.shop_orders, max(1, args.shop_customers))
+            print(f"shop filled with {len(placed)} orders and {args.shop_customers} customers in "
+                  f"{time.monotonic() - started:.1f} s ({'binlog too' if logged else 'sql_log_bin=0'})", flush=True)
         report["snapshot_s"] = round(capture_backlog(capture, gtid_seq(conn)), 1)
         started = time.monotonic()
-        placed = set()
         for _ in range(args.orders):
             lines = rng.choice([[Line(6, 0, rng.randint(1, 3))], [Line(8, 0, rng.randint(1, 3))],
                                 [Line(6, 0, 1), Line(8, 0, rng.randint(1, 2))]])
@@ -259,13 +343,20 @@ def main() -> None:
         conn.close()
         report["capture_s"] = round(capture_backlog(capture, head), 1)
         print(f"snapshot captured in {report['snapshot_s']} s, the orders from the binlog in {report['capture_s']} s")
-        for n, workers in enumerate(counts):
+        if args.cprofile_dir:
+            args.cprofile_dir.mkdir(parents=True, exist_ok=True)
+        codes = [(REPO, sys.executable)]
+        if args.base:
+            codes.append((args.base.resolve(), str(args.base.resolve() / ".venv" / "bin" / "python")))
+        runs = [(workers, code) for workers in counts for code in codes]
+        for n, (workers, (code, python)) in enumerate(runs):
             result = run_workers(settings_for(st, database, tag, workers, f"r{n}"), workers, placed, workdir,
-                                 args.timeout, args.profile_dir)
+                                 args.timeout, args.profile_dir, python, code, args.cprofile_dir, f"r{n}-")
+            result["load_avg"] = [round(x, 2) for x in os.getloadavg()]
             report["runs"].append(result)
-            print(f"{workers} worker(s): start-up {result['startup_s']} s, then {result['orders']} orders in "
+            print(f"[{code}] load {result['load_avg']}; {workers} worker(s): start-up {result['startup_s']} s, then {result['orders']} orders in "
                   f"{result['processing_s']} s = {result['orders_per_s']} orders/s, {result['total_s']} s in all "
-                  f"({result['commands']} commands read), peak RSS per worker {result['peak_rss_mb']} MB")
+                  f"({result['commands']} commands read), peak RSS per worker {result['peak_rss_mb']} MB", flush=True)
     finally:
         if not args.keep:
             conn = pymysql.connect(**st.mysql_params())

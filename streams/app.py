@@ -78,6 +78,10 @@ class ExactTable:
         raw = self.table.get(key)
         return default if raw is None else self._load(raw)
 
+    def stored(self, key: Any) -> str | None:
+        """The encoded value: the same object until the key is set again (or recovered)."""
+        return self.table.get(key)
+
     def __getitem__(self, key: Any) -> Any:
         raw = self.table.get(key)
         if raw is None:

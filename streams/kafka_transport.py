@@ -24,6 +24,14 @@
    marker). A record missing at the head now holds the commit back until it is read again (by
    the re-seek of 2, or by ``guard_stalls``).
 
+4. Declaring a topic does not ask Kafka for the whole cluster's metadata. Faust refreshes its
+   producer's metadata after creating each topic; while the producer tracks no topic, aiokafka asks
+   for every topic of the cluster, so a worker's start (some 40 topics declared) cost a full
+   metadata response each: on a cluster of 3,600 topics, 5 s of a worker's CPU at start (measured
+   with benchmarks/bench_streams.py --cprofile). Each topic created is now tracked by the
+   producer, so the refreshes ask for the declared topics only. (A topic is tracked once it
+   exists: asking for the metadata of a missing topic may make a broker auto-create it.)
+
 Register it with ``install()`` and use the broker URL scheme ``kafka+rc://``."""
 from __future__ import annotations
 
@@ -128,8 +136,17 @@ class ReadCommittedConsumer(faust_aiokafka.Consumer):
                 log.warning("could not seek %s back to %d", tp, offset, exc_info=True)
 
 
+class TrackedTopicsProducer(faust_aiokafka.Producer):
+    async def create_topic(self, topic: str, *args: Any, **kwargs: Any) -> None:
+        await super().create_topic(topic, *args, **kwargs)
+        if self._producer is not None and self.app.conf.topic_allow_declare:
+            # it exists now; later refreshes ask for the tracked topics only (see 4)
+            self._producer.client._topics.add(topic)
+
+
 class ReadCommittedTransport(faust_aiokafka.Transport):
     Consumer = ReadCommittedConsumer
+    Producer = TrackedTopicsProducer
 
 
 def install() -> str:

@@ -7,14 +7,14 @@ topic is keyed by the order's shop reference); its command id is deterministic (
 :func:`source_event_id`), and ``emitted`` keeps a command from being sent twice. Reference rows (customers, addresses,
 currencies, configuration) arrive on every partition and are kept once per partition
 (``References``), so every lookup is answered from the partition being processed. An order
-waits for what it lacks: reference rows (``pending``, retried on each such row of its
-partition) or the SKU of a line's product (``unmapped``, retried when the product is mapped).
-Orders that cannot be mapped go to the dead-letter topic with the reason (once).
+waits for what it lacks: reference rows (``pending``; retried only when one of the rows it waits
+for arrives, see ``RowWaits``) or the SKU of a line's product (``unmapped``, retried when the
+product is mapped). Orders that cannot be mapped go to the dead-letter topic with the reason (once).
 """
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Iterable
 
 from pssync.schemas.sales_order import ErpAction
 from pssync.streams.orders import (POSITION_FIELD, ConfigurationIncomplete, OrderMapping, OrderRows,
@@ -43,6 +43,64 @@ def last_action(entry: dict[str, Any]) -> tuple[ErpAction | None, int]:
     return action, int(entry.get("commands", 0))
 
 
+Wait = tuple[str, Any]      # a row an order waits for: ("customer", 5), ("address", 7), ("currency", 1),
+                            # ("configuration", "*"): any row (there are none yet),
+                            # ("configuration", STATE_KEYS): a row named by one of the mapping's PS_OS_* keys
+STATE_KEYS = "PS_OS_*"
+
+
+class RowWaits:
+    """Orders waiting for reference rows, indexed by the row: (partition, what, id) -> {id_order}.
+
+    Derived, in memory: ``pending`` (a table) says which orders wait for reference rows, this says for
+    which rows, so that a row arriving retries only its own orders instead of every waiting order of
+    the partition. Not kept in a table: one row (the configuration) may be awaited by every order of a
+    backlog, and a table value is written whole to its changelog on each change. After a restart or a
+    rebalance the index of a partition is rebuilt at the first reference row it gets, by trying every
+    ``pending`` order of the partition once (``stale``)."""
+
+    def __init__(self) -> None:
+        self.by_row: dict[tuple[int, str, Any], set[int]] = {}
+        self.of_order: dict[int, tuple[int, tuple[Wait, ...]]] = {}   # id_order -> (partition, its waits)
+        self.fresh: set[int] = set()         # partitions whose index holds every pending order of theirs
+
+    def set(self, id_order: int, partition: int, waits: Iterable[Wait]) -> None:
+        """What the order now waits for (nothing: it no longer waits for reference rows)."""
+        new = tuple(dict.fromkeys(waits))
+        old = self.of_order.get(id_order)
+        if old == (partition, new):
+            return
+        if old is not None:
+            for what, key in old[1]:
+                orders = self.by_row.get((old[0], what, key))
+                if orders is not None:
+                    orders.discard(id_order)
+                    if not orders:
+                        del self.by_row[(old[0], what, key)]
+            del self.of_order[id_order]
+        if new:
+            self.of_order[id_order] = (partition, new)
+            for what, key in new:
+                self.by_row.setdefault((partition, what, key), set()).add(id_order)
+
+    def waiting_for(self, partition: int, what: str, key: Any) -> list[int]:
+        """The orders of the partition waiting for that row, in id order."""
+        return sorted(self.by_row.get((partition, what, key), ()))
+
+    def stale(self, partition: int) -> bool:
+        """True once per partition (until ``forget``): its index must be rebuilt from ``pending``."""
+        if partition in self.fresh:
+            return False
+        self.fresh.add(partition)
+        return True
+
+    def forget(self) -> None:
+        """Partitions moved (a rebalance): every partition's index is rebuilt when next needed."""
+        self.by_row.clear()
+        self.of_order.clear()
+        self.fresh.clear()
+
+
 class OrderAssembly:
     def __init__(self, state: ShopState, mapping: OrderMapping, outputs: Outputs,
                  waits: OrderWaits | None = None) -> None:
@@ -53,6 +111,14 @@ class OrderAssembly:
         # orders that wait too long are reported (streams.order_waits); default timeout 5 minutes
         self.waits = waits or OrderWaits(state, outputs, timeout_s=300)
         self.waits.assembly = self
+        self.row_waits = RowWaits()
+        # (partition, "currency" | "configuration") -> (the value as stored, decoded), decoded once per
+        # change, not per order; and the ps_configuration rows an order's command can use (its
+        # PS_OS_* keys, the default currency), so states are resolved over those, not over the
+        # shop's hundreds of rows
+        self._collections: dict[tuple[int, str], tuple[Any, Any]] = {}
+        self._used_configuration: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+        self._used_names = {*mapping.states, "PS_CURRENCY_DEFAULT"}
 
     # ---- events ----------------------------------------------------------------------------------
     async def on_order(self, partition: int, event: dict[str, Any] | None) -> None:
@@ -92,16 +158,44 @@ class OrderAssembly:
         row = None if event is None else event["after"]
         if row is not None:
             self.refs.set(partition, row, table, row[key])
-            await self.retry_pending(partition)
+            await self.retry_waiting(partition, [(table, row[key])])
 
     async def on_collection(self, partition: int, event: dict[str, Any] | None, table: str, key: str) -> None:
         """Tables read whole (currencies, configuration): one entry per partition holding every row."""
         row = None if event is None else event["after"]
         if row is not None:
-            rows = self.refs.get(partition, table) or {}
+            rows = dict(self.collection(partition, table))
             rows[row[key]] = row
             self.refs.set(partition, rows, table)
-            await self.retry_pending(partition)
+            arrived: list[Wait] = [(table, row[key])]
+            if table == "configuration":
+                arrived = [(table, "*")] + ([(table, STATE_KEYS)] if row.get("name") in self.mapping.states else [])
+            await self.retry_waiting(partition, arrived)
+
+    def collection(self, partition: int, table: str) -> dict[Any, Any]:
+        """A table read whole (currencies, configuration) as the partition holds it; do not change it.
+        Decoded again only when what is stored changed."""
+        stored = self.refs.stored(partition, table)
+        found = self._collections.get((partition, table))
+        if found is None or found[0] is not stored:
+            found = self._collections[(partition, table)] = (stored, self.refs.get(partition, table) or {})
+        return found[1]
+
+    def used_configuration(self, partition: int) -> list[dict[str, Any]]:
+        """The partition's ps_configuration rows that commands read (streams.orders: the mapped PS_OS_*
+        keys and PS_CURRENCY_DEFAULT); resolving over these gives what resolving over all gives."""
+        stored = self.refs.stored(partition, "configuration")
+        found = self._used_configuration.get(partition)
+        if found is None or found[0] is not stored:
+            rows = [row for row in self.collection(partition, "configuration").values()
+                    if row.get("name") in self._used_names]
+            found = self._used_configuration[partition] = (stored, rows)
+        return found[1]
+
+    def forget_cache(self) -> None:
+        """The tables may have changed under this process (a rebalance moved partitions): what orders
+        wait for is indexed again."""
+        self.row_waits.forget()
 
     # ---- building the command ------------------------------------------------------------------------
     async def try_emit(self, id_order: int, partition: int) -> None:
@@ -120,15 +214,22 @@ class OrderAssembly:
         found = [refs.get(partition, "address", order["id_address_delivery"]),
                  refs.get(partition, "address", order["id_address_invoice"]),
                  refs.get(partition, "customer", order["id_customer"])]
-        currencies = refs.get(partition, "currency") or {}
-        configuration = refs.get(partition, "configuration") or {}
+        currencies = self.collection(partition, "currency")
+        configuration = self.collection(partition, "configuration")
         if any(r is None for r in found) or order["id_currency"] not in currencies or not configuration:
-            self.waiting(id_order, partition, "references")
+            missing: list[Wait] = [w for w, r in zip((("address", order["id_address_delivery"]),
+                                                      ("address", order["id_address_invoice"]),
+                                                      ("customer", order["id_customer"])), found) if r is None]
+            if order["id_currency"] not in currencies:
+                missing.append(("currency", order["id_currency"]))
+            if not configuration:
+                missing.append(("configuration", "*"))
+            self.waiting(id_order, partition, missing)
             self.waits.waits(id_order, partition)
             return
         rows = OrderRows(order=order, details=list(lines.values()), history=list(hist.values()),
                          addresses=[found[0], found[1]], customer=found[2], currencies=list(currencies.values()),
-                         configuration=list(configuration.values()))
+                         configuration=self.used_configuration(partition))
         position = entry.get("pos")
         try:
             action = order_action(rows, self.mapping, position)
@@ -139,8 +240,8 @@ class OrderAssembly:
                 return
             source = source_event_id(entry["gtid"] or "snapshot", action, rank)
             command = build_command(rows, self.mapping, lambda p, a: refs.sku(partition, p, a), source, position)
-        except ConfigurationIncomplete:
-            self.waiting(id_order, partition, "references")     # more ps_configuration rows may tell its state
+        except ConfigurationIncomplete:     # a ps_configuration row of a PS_OS_* key may tell its state
+            self.waiting(id_order, partition, [("configuration", STATE_KEYS)])
             self.waits.waits(id_order, partition)
             return
         except ProductNotMapped as exc:
@@ -171,9 +272,11 @@ class OrderAssembly:
         if not s.emitted.get(str(command.command_id), False):
             await self.outputs.sales_order(command)
             log.info("order %s: %s command %s", id_order, command.erp_action, command.command_id)
-        self.mark_sent(id_order, str(command.command_id))
+        key = str(command.command_id)      # as mark_sent, with the action in the same write
+        s.emitted[key] = True
         entry = s.orders.get(id_order)
-        s.orders[id_order] = {**entry, "action": command.erp_action, "commands": rank + 1}
+        s.orders[id_order] = {**entry, "sent": sorted({*entry.get("sent", ()), key}), "action": command.erp_action,
+                              "commands": rank + 1}
 
     async def dead_letter_order(self, id_order: int, reason: str, record: Any) -> None:
         key = f"dead-letter:{id_order}:{reason}"
@@ -192,16 +295,20 @@ class OrderAssembly:
             s.orders[id_order] = {**entry, "sent": sorted({*entry.get("sent", ()), key})}
 
     # ---- what orders wait for --------------------------------------------------------------------------
-    def waiting(self, id_order: int, partition: int, what: str | list[int] | None) -> None:
-        """Record what an order waits for: "references" (a customer, address, currency or configuration
-        row: retried on every such row of its partition), the products of its lines that have no SKU
-        (retried when one of them is mapped), or None: nothing, or only rows of its own (header, lines,
-        history), whose arrival tries it again anyway."""
+    def waiting(self, id_order: int, partition: int, what: list[Wait] | list[int] | None) -> None:
+        """Record what an order waits for: reference rows (a list of ``Wait``: retried when one of
+        them arrives), the products of its lines that have no SKU (a list of product ids: retried when
+        one of them is mapped), or None: nothing, or only rows of its own (header, lines, history),
+        whose arrival tries it again anyway."""
         s = self.state
-        if what == "references":
-            s.pending[id_order] = partition
+        rows = [w for w in what if isinstance(w, tuple)] if isinstance(what, list) else []
+        if rows:
+            if s.pending.get(id_order) != partition:
+                s.pending[id_order] = partition
         elif id_order in s.pending:        # Faust tables' pop() raises even with a default
             del s.pending[id_order]
+        self.row_waits.set(id_order, partition, rows)
+        what = [w for w in what if not isinstance(w, tuple)] if isinstance(what, list) else what
         entry = s.orders.get(id_order)
         if entry is None:
             return
@@ -221,11 +328,16 @@ class OrderAssembly:
             s.unmapped[key] = sorted({*s.unmapped.get(key, []), id_order})
         s.orders[id_order] = {**entry, "awaits": sorted(products)}
 
-    async def retry_pending(self, partition: int) -> None:
-        """Try again every order of the partition waiting for reference rows."""
-        for id_order, waiting_in in list(self.state.pending.items()):
-            if waiting_in == partition:
-                await self.try_emit(int(id_order), partition)
+    async def retry_waiting(self, partition: int, arrived: Iterable[Wait]) -> None:
+        """Rows arrived: try again the orders of the partition waiting for one of them (each once).
+        The first time in this process (or after a rebalance), every order of the partition waiting
+        for reference rows is tried, which indexes them (``RowWaits``)."""
+        if self.row_waits.stale(partition):
+            tried = [int(o) for o, p in list(self.state.pending.items()) if p == partition]
+        else:
+            tried = sorted({o for what, key in arrived for o in self.row_waits.waiting_for(partition, what, key)})
+        for id_order in tried:
+            await self.try_emit(id_order, partition)
 
     def awaiting_product(self, partition: int, id_product: int) -> list[int]:
         """The orders of the partition with a line of the product that had no SKU."""

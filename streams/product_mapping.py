@@ -46,7 +46,6 @@ class ProductMapping:
         self.refs.set(partition, list(row), "row", sku)
         await self.erp.mapped(partition, sku, row)
         id_product = row[0]
-        await self.orders.retry_pending(partition)
         for id_order in self.orders.awaiting_product(partition, id_product):
             await self.orders.try_emit(id_order, partition)
             await self.facts.count_lines_mapped_late(partition, id_order)

@@ -40,6 +40,11 @@ class References:
     def get(self, partition: int, *parts: Any) -> Any:
         return self.table.get(self.key(partition, *parts))
 
+    def stored(self, partition: int, *parts: Any) -> Any:
+        """The value as the table holds it (an ExactTable's encoded text, a dict's value): the same
+        object until the key is set again, so a decoded copy can be kept while it is."""
+        return getattr(self.table, "stored", self.table.get)(self.key(partition, *parts))
+
     def set(self, partition: int, value: Any, *parts: Any) -> None:
         self.table[self.key(partition, *parts)] = value
 
@@ -91,7 +96,8 @@ class ShopState:
     details: Table       # id_order -> {id_order_detail: row}
     history: Table       # id_order -> {id_order_history: row}
     references: Table    # see References
-    pending: Table       # id_order -> partition: waiting for reference rows (retried on each)
+    pending: Table       # id_order -> partition: waiting for reference rows (which ones: in memory,
+                         # streams.orders_hub.RowWaits; retried when one arrives)
     unmapped: Table      # "<partition>|<id_product>" -> [id_order]: a line of theirs has no SKU yet;
                          # retried when that product is mapped
     emitted: Table       # command id, or "dead-letter:<id_order>:<reason>" -> True: sent

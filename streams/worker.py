@@ -106,6 +106,15 @@ def build_app(settings: Settings, *, columns: Mapping[str, set[str]] | None = No
             message = event.message
             await stock(message.key, message.value, message.headers)
 
+    async def forget_row_waits(sender: Any, *args: Any, **kwargs: Any) -> None:
+        """Partitions moved: another worker may have changed their tables meanwhile, so what the order
+        assembly keeps in memory (streams.orders_hub: the index of what orders wait for, the decoded
+        currencies and configuration) is rebuilt from the tables."""
+        orders.forget_cache()
+
+    app.on_partitions_revoked.connect(forget_row_waits)
+    app.on_partitions_assigned.connect(forget_row_waits)
+
     @app.timer(interval=sconf.prune_every_s)
     async def prune_orders() -> None:
         """Faust lets only stream processing write tables: ask each partition this worker holds."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from pssync.streams.orders_hub import OrderAssembly
 from tests.unit.streams.hub_support import Shop, change, order_mapping, run
 from tests.unit.streams.recording import CODEC
 from tests.unit.streams.test_orders import catalogue_sku, paid, rows_of
@@ -221,3 +222,144 @@ def test_fifty_quick_state_changes_ending_in_a_cancel_send_one_create_and_one_ca
         state_change(shop, (3, 4)[n % 2], 200 + n, 1000 + 10 * n, order_first=bool(n % 3))
     state_change(shop, 6, 300, 2000, order_first=True)
     assert [c.erp_action for c in commands(shop)] == ["create", "cancel"]
+
+
+# ---- orders waiting for reference rows are indexed by the rows (streams.orders_hub.RowWaits) -------------
+def a_customer(id_customer: int) -> dict:
+    return {**rows_of("customer")[0], "id_customer": id_customer}
+
+
+def an_address(id_address: int, id_customer: int) -> dict:
+    return {**rows_of("address", id_address=2)[0], "id_address": id_address, "id_customer": id_customer}
+
+
+def place_copy(shop: Shop, id_order: int, id_customer: int, id_address: int, partition: int = 0) -> None:
+    """Demo order 2, paid, as order ``id_order`` of that customer, delivered and invoiced to that address."""
+    order, history = paid(ID_ORDER)
+    order = {**order, "id_order": id_order, "id_customer": id_customer, "id_address_delivery": id_address,
+             "id_address_invoice": id_address}
+    run(shop.orders.on_order(partition, change(order)))
+    for row in history:
+        run(shop.orders.on_order_history(partition, change({**row, "id_order": id_order,
+                                                            "id_order_history": id_order * 10 + row["id_order_history"]})))
+    for row in rows_of("order_detail", id_order=ID_ORDER):
+        run(shop.orders.on_order_detail(partition, change({**row, "id_order": id_order,
+                                                           "id_order_detail": id_order * 10 + row["id_order_detail"]})))
+
+
+def count_tries(shop: Shop) -> list[int]:
+    """The orders try_emit is called for, in order (the assembly still does the work)."""
+    tried: list[int] = []
+    real = shop.orders.try_emit
+
+    async def counted(id_order: int, partition: int) -> None:
+        tried.append(id_order)
+        await real(id_order, partition)
+
+    shop.orders.try_emit = counted      # type: ignore[method-assign]
+    return tried
+
+
+def commands_for(shop: Shop) -> list[int]:
+    return [CODEC.sales_order(c.value, "commands").id_order for c in shop.rec.on("commands")]
+
+
+def test_an_order_waiting_for_a_customer_and_an_address_is_tried_when_either_arrives_and_sent_when_both_are_in():
+    shop = Shop()
+    references(shop, customer=False)
+    map_lines(shop)
+    place_copy(shop, 50, id_customer=5, id_address=7)
+    assert commands_for(shop) == [] and shop.state.pending == {50: 0}
+    tried = count_tries(shop)
+    run(shop.orders.on_reference(0, change(a_customer(6)), "customer", "id_customer"))   # not its customer
+    assert tried == []
+    run(shop.orders.on_reference(0, change(a_customer(5)), "customer", "id_customer"))
+    assert tried == [50] and commands_for(shop) == [] and shop.state.pending == {50: 0}   # its address is missing
+    run(shop.orders.on_reference(0, change(an_address(8, 5)), "address", "id_address"))   # not its address
+    assert tried == [50]
+    run(shop.orders.on_reference(0, change(an_address(7, 5)), "address", "id_address"))
+    assert tried == [50, 50] and commands_for(shop) == [50] and shop.state.pending == {}
+    assert shop.orders.row_waits.by_row == {} and shop.orders.row_waits.of_order == {}
+
+
+def test_the_address_first_then_the_customer_releases_the_order_too():
+    shop = Shop()
+    references(shop, customer=False)
+    map_lines(shop)
+    place_copy(shop, 50, id_customer=5, id_address=7)
+    tried = count_tries(shop)
+    run(shop.orders.on_reference(0, change(an_address(7, 5)), "address", "id_address"))
+    assert tried == [50] and commands_for(shop) == []
+    run(shop.orders.on_reference(0, change(an_address(9, 5)), "address", "id_address"))
+    assert tried == [50]
+    run(shop.orders.on_reference(0, change(a_customer(5)), "customer", "id_customer"))
+    assert tried == [50, 50] and commands_for(shop) == [50]
+
+
+def test_of_many_waiting_orders_a_row_retries_only_those_waiting_for_it():
+    shop = Shop()
+    references(shop, customer=False)
+    map_lines(shop)
+    for n in range(100):                    # orders 100..199, customers 1000..1049 (two orders each)
+        run(shop.orders.on_reference(0, change(an_address(2000 + n % 50, 1000 + n % 50)), "address", "id_address"))
+        place_copy(shop, 100 + n, id_customer=1000 + n % 50, id_address=2000 + n % 50)
+    assert commands_for(shop) == [] and len(shop.state.pending) == 100
+    tried = count_tries(shop)
+    run(shop.orders.on_reference(0, change(a_customer(1007)), "customer", "id_customer"))
+    assert tried == [107, 157] and commands_for(shop) == [107, 157] and len(shop.state.pending) == 98
+    for c in range(50):
+        run(shop.orders.on_reference(0, change(a_customer(1000 + c)), "customer", "id_customer"))
+    assert len(tried) == 100 and sorted(commands_for(shop)) == list(range(100, 200)) and shop.state.pending == {}
+
+
+def test_orders_waiting_for_the_configuration_are_tried_on_ps_os_keys_only_once_there_are_rows():
+    shop = Shop()
+    map_lines(shop)
+    references(shop, customer=True)
+    configuration = rows_of("configuration")
+    shop.state.references.clear()           # everything but the ps_configuration rows
+    for row in rows_of("customer"):
+        run(shop.orders.on_reference(0, change(row), "customer", "id_customer"))
+    for row in rows_of("address"):
+        run(shop.orders.on_reference(0, change(row), "address", "id_address"))
+    for row in rows_of("currency"):
+        run(shop.orders.on_collection(0, change(row), "currency", "id_currency"))
+    map_lines(shop)
+    place(shop)
+    tried = count_tries(shop)
+    other = [r for r in configuration if not r["name"].startswith("PS_OS_")]
+    states = [r for r in configuration if r["name"].startswith("PS_OS_")]
+    run(shop.orders.on_collection(0, change(other[0]), "configuration", "id_configuration"))
+    assert tried == [ID_ORDER] and commands_for(shop) == []     # the first row: its state is not told yet
+    for row in other[1:]:
+        run(shop.orders.on_collection(0, change(row), "configuration", "id_configuration"))
+    assert tried == [ID_ORDER]                                  # rows that cannot tell its state
+    for row in states:
+        run(shop.orders.on_collection(0, change(row), "configuration", "id_configuration"))
+    assert commands_for(shop) == [ID_ORDER] and shop.state.pending == {}
+    assert 1 < len(tried) <= 1 + len(states)
+
+
+def test_a_restarted_worker_finds_the_orders_that_waited_before_it_started():
+    shop = Shop()
+    references(shop, customer=False)
+    map_lines(shop)
+    for n in range(3):
+        place_copy(shop, 50 + n, id_customer=5 + n, id_address=2)
+    # a new process over the same tables: the index is in memory only, rebuilt at the first row
+    restarted = OrderAssembly(shop.state, shop.mapping, shop.rec.outputs, shop.waits)
+    tried: list[int] = []
+    real = restarted.try_emit
+
+    async def counted(id_order: int, partition: int) -> None:
+        tried.append(id_order)
+        await real(id_order, partition)
+
+    restarted.try_emit = counted        # type: ignore[method-assign]
+    run(restarted.on_reference(0, change(a_customer(5)), "customer", "id_customer"))
+    assert sorted(tried) == [50, 51, 52] and commands_for(shop) == [50] and shop.state.pending == {51: 0, 52: 0}
+    run(restarted.on_reference(0, change(a_customer(6)), "customer", "id_customer"))
+    assert tried[3:] == [51] and commands_for(shop) == [50, 51] and shop.state.pending == {52: 0}
+    restarted.row_waits.forget()        # a rebalance: rebuilt again at the next row
+    run(restarted.on_reference(0, change(a_customer(7)), "customer", "id_customer"))
+    assert tried[4:] == [52] and commands_for(shop) == [50, 51, 52] and shop.state.pending == {}
