@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -15,15 +16,19 @@ from pssync.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
+REPO = Path(__file__).resolve().parents[3]
+
 
 def run_probe(stack, tmp_path, topic: str, transport: str) -> list[str]:
     out = tmp_path / f"seen-{transport}.txt"
     env = {**os.environ, "PSSYNC_PROBE_APP": f"probe-{uuid.uuid4().hex[:8]}", "PSSYNC_PROBE_TOPIC": topic,
            "PSSYNC_PROBE_BROKER": stack.kafka_bootstrap, "PSSYNC_PROBE_OUT": str(out),
-           "PSSYNC_PROBE_TRANSPORT": transport}
+           "PSSYNC_PROBE_TRANSPORT": transport,
+           # Faust keeps its data directory in the working directory: keep it out of the checkout.
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", "faust", "-A", "tests.integration.streams.faust_probe_app",
                              "worker", "-l", "warn", "--without-web"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
